@@ -1,0 +1,42 @@
+"""Access tokens: short-lived HS JWTs. Decoding pins the algorithm and the token type."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import jwt
+
+from api.core.settings import get_settings
+
+ACCESS = "access"
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, tampered, expired or of the wrong type."""
+
+
+def create_access_token(user_id: uuid.UUID | str, *, ttl_seconds: int | None = None) -> str:
+    settings = get_settings()
+    now = datetime.now(timezone.utc)
+    ttl = ttl_seconds if ttl_seconds is not None else settings.access_token_ttl_seconds
+    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(seconds=ttl), "jti": uuid.uuid4().hex,
+              "type": ACCESS}
+    return jwt.encode(claims, settings.secret_key, algorithm=settings.algorithm)
+
+
+def decode_access_token(token: str) -> dict:
+    settings = get_settings()
+    try:
+        claims = jwt.decode(token, settings.secret_key, algorithms=[settings.algorithm],
+                            options={"require": ["sub", "exp", "iat", "jti", "type"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("token expired") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("invalid token") from exc
+    if claims.get("type") != ACCESS:
+        raise InvalidToken("wrong token type")
+    try:
+        uuid.UUID(claims["sub"])
+    except (ValueError, TypeError) as exc:
+        raise InvalidToken("invalid token") from exc
+    return claims

@@ -1,0 +1,4 @@
+"""HTTP endpoints for chat (rules live in service.py)."""
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/chat", tags=["chat"])

@@ -1,0 +1,88 @@
+"""All configuration comes from the environment (or a .env file); see .env.example."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WEAK_SECRETS = {"", "secret", "changeme", "change-me", "dev-secret-key-not-for-production"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # dev: local defaults, OTP mails to .data/mail; test: pytest; prod: strict checks.
+    filmo_env: Literal["dev", "test", "prod"] = "dev"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # --- services (the seed's DATABASE_URL keeps working) ---
+    database_url: str = "postgresql+asyncpg://filmo:filmo@127.0.0.1:5433/filmo"
+    db_pool_size: int = 10
+    redis_url: str = "redis://127.0.0.1:6380/0"
+    # Empty means: no OpenSearch, the PostGIS search engine answers alone.
+    opensearch_url: str = "http://127.0.0.1:9201"
+    opensearch_index_prefix: str = "filmo_"
+    opensearch_timeout_s: float = 5.0
+    # Namespace for Dramatiq queues and Socket.IO channels, so test runs never cross.
+    queue_namespace: str = "filmo"
+
+    # --- auth (seed names) ---
+    secret_key: str = "dev-secret-key-not-for-production"
+    algorithm: str = "HS256"
+    access_token_expire_minutes: int | None = None
+    access_token_expire_hours: float = 0.25
+    refresh_token_expire_days: int = 30
+    frontend_link: str = "http://localhost:3000"
+    cors_origins: str = "http://localhost:3000"
+
+    # --- email (seed names); empty SMTP_SERVER in dev = write mails to log + folder ---
+    smtp_email: str = "no-reply@filmo.local"
+    smtp_password: str = ""
+    smtp_username: str = ""
+    smtp_server: str = ""
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    mail_dir: Path = REPO_ROOT / ".data" / "mail"
+
+    # --- uploads ---
+    storage_backend: Literal["local", "s3"] = "local"
+    media_root: Path = REPO_ROOT / ".data" / "media"
+    media_url_prefix: str = "/media"
+    public_base_url: str = "http://127.0.0.1:8000"
+    s3_endpoint_url: str = ""
+    s3_bucket: str = "filmo-media"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_public_base_url: str = ""
+
+    # --- scheduler ---
+    cleanup_hour_utc: int = Field(2, ge=0, le=23)
+
+    @property
+    def access_token_ttl_seconds(self) -> int:
+        if self.access_token_expire_minutes is not None:
+            return int(self.access_token_expire_minutes * 60)
+        return int(self.access_token_expire_hours * 3600)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.filmo_env == "prod"
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_outside_dev(self) -> "Settings":
+        if self.filmo_env == "prod" and (self.secret_key in WEAK_SECRETS or len(self.secret_key) < 32):
+            raise ValueError("SECRET_KEY is missing or weak: set at least 32 random characters in production")
+        if self.algorithm not in {"HS256", "HS384", "HS512"}:
+            raise ValueError("ALGORITHM must be one of HS256, HS384, HS512")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

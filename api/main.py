@@ -1,0 +1,57 @@
+"""The ASGI application: FastAPI under /api/v1, Socket.IO at /socket.io, health probes at the root."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import socketio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.applications.router import router as applications_router
+from api.auth.router import router as auth_router
+from api.chat.router import router as chat_router
+from api.core.errors import install_error_handlers
+from api.core.logging import configure_logging
+from api.core.redis import close_redis
+from api.core.settings import get_settings
+from api.health.router import router as health_router
+from api.profiles.router import router as profiles_router
+from api.projects.router import router as projects_router
+from api.search.router import router as search_router
+from api.skills.router import router as skills_router
+from api.team.router import router as team_router
+from api.uploads.router import router as uploads_router
+from db.session import dispose_engine
+from realtime.server import sio
+
+API_PREFIX = "/api/v1"
+DOMAIN_ROUTERS = [auth_router, profiles_router, skills_router, projects_router, applications_router, team_router,
+                  chat_router, uploads_router, search_router]
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI):
+    yield
+    await dispose_engine()
+    await close_redis()
+
+
+def create_app() -> FastAPI:
+    configure_logging()
+    settings = get_settings()
+    app = FastAPI(title="Filmo API", version="1.0.0", lifespan=lifespan,
+                  description="Geo-search platform for film production collaboration. "
+                              "Sign in with **Authorize** (email + password) to try the protected endpoints.")
+    app.add_middleware(CORSMiddleware, allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+                       allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
+    for router in DOMAIN_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    return app
+
+
+fastapi_app = create_app()
+# Socket.IO answers at /socket.io; everything else goes to FastAPI.
+app = socketio.ASGIApp(sio, other_asgi_app=fastapi_app, socketio_path="socket.io")

@@ -1,0 +1,6 @@
+"""`filmo cleanup`."""
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

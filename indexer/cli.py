@@ -1,0 +1,6 @@
+"""`filmo reindex` and `filmo index`."""
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,63 @@
+"""Foundation: health probes, problem+json errors, the operator CLI."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+async def test_healthz(client):
+    resp = await client.get("/healthz")
+    assert resp.status_code == 200 and resp.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_every_service_up(client):
+    resp = await client.get("/api/v1/readyz")
+    assert resp.status_code == 200, resp.text
+    services = resp.json()["services"]
+    assert set(services) == {"postgis", "redis", "opensearch"}
+    assert all(s["up"] for s in services.values())
+    assert services["postgis"]["info"].startswith("3.")
+
+
+async def test_readyz_names_what_is_down(start_server):
+    # A real server pointed at a Redis port where nothing listens.
+    from tests.conftest import free_port
+
+    server = start_server(extra_env={"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    import httpx
+
+    resp = httpx.get(f"{server.url}/readyz", timeout=10)
+    assert resp.status_code == 503
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body = resp.json()
+    assert "redis" in body["detail"] and body["services"]["redis"]["up"] is False
+    assert body["services"]["postgis"]["up"] is True
+
+
+async def test_unknown_route_is_problem_json(client):
+    resp = await client.get("/api/v1/nope")
+    assert resp.status_code == 404
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert resp.json()["status"] == 404
+
+
+async def test_openapi_docs_served(client):
+    resp = await client.get("/docs")
+    assert resp.status_code == 200 and "swagger" in resp.text.lower()
+    spec = (await client.get("/openapi.json")).json()
+    assert any(path.startswith("/api/v1/") for path in spec["paths"])
+
+
+def test_prod_refuses_weak_secret():
+    code = ("from api.core.settings import Settings; Settings(filmo_env='prod', secret_key='changeme')")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_cli_lists_operator_commands():
+    result = subprocess.run([sys.executable, "-m", "api.cli", "--help"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("serve", "worker", "scheduler", "migrate", "seed"):
+        assert command in result.stdout
