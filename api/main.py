@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.applications.router import router as applications_router
 from api.auth.router import router as auth_router
+from api.chat.router import dm_router
 from api.chat.router import router as chat_router
 from api.core.errors import install_error_handlers
 from api.core.logging import configure_logging
@@ -26,7 +27,7 @@ from realtime.server import sio
 
 API_PREFIX = "/api/v1"
 DOMAIN_ROUTERS = [auth_router, profiles_router, skills_router, projects_router, applications_router, team_router,
-                  chat_router, uploads_router, search_router]
+                  chat_router, dm_router, uploads_router, search_router]
 
 
 @asynccontextmanager

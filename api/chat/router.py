@@ -2,3 +2,5 @@
 from fastapi import APIRouter
 
 router = APIRouter(prefix="/chat", tags=["chat"])
+
+dm_router = APIRouter(prefix="/dm", tags=["direct messages"])
