@@ -61,3 +61,16 @@ def test_cli_lists_operator_commands():
     assert result.returncode == 0
     for command in ("serve", "worker", "scheduler", "migrate", "seed"):
         assert command in result.stdout
+
+
+def test_docker_compose_describes_the_same_stack():
+    import yaml
+
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgis", "opensearch", "redis", "api", "worker", "scheduler"} <= set(services)
+    assert services["opensearch"]["environment"]["DISABLE_SECURITY_PLUGIN"] == "true"
+    assert "postgis" in services["postgis"]["image"]
+    for name in ("api", "worker", "scheduler"):
+        assert services[name]["command"][:2] == ["filmo", {"api": "serve", "worker": "worker",
+                                                           "scheduler": "scheduler"}[name]]
