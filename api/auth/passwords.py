@@ -20,3 +20,14 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+_dummy_hash: str | None = None
+
+
+def burn_verify(password: str) -> None:
+    """Spend the same time as a real verification (for unknown accounts), so timing reveals nothing."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("filmo-timing-parity")
+    verify_password(_dummy_hash, password)

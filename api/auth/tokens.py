@@ -15,12 +15,19 @@ class InvalidToken(Exception):
     """The token is missing, malformed, tampered, expired or of the wrong type."""
 
 
-def create_access_token(user_id: uuid.UUID | str, *, ttl_seconds: int | None = None) -> str:
+def create_access_token(user_id: uuid.UUID | str, *, ttl_seconds: int | None = None,
+                        session_id: uuid.UUID | str | None = None) -> str:
+    """`session_id` ties the token to a refresh-token family: revoking the family (logout, reuse
+    detection, password reset) ends the access token too, before it expires."""
     settings = get_settings()
     now = datetime.now(timezone.utc)
     ttl = ttl_seconds if ttl_seconds is not None else settings.access_token_ttl_seconds
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(seconds=ttl), "jti": uuid.uuid4().hex,
-              "type": ACCESS}
+    # iat keeps microseconds (a JWT NumericDate may be fractional), so a token issued in the same
+    # second as a password change is still ordered correctly against it.
+    claims = {"sub": str(user_id), "iat": now.timestamp(), "exp": now + timedelta(seconds=ttl),
+              "jti": uuid.uuid4().hex, "type": ACCESS}
+    if session_id is not None:
+        claims["sid"] = str(session_id)
     return jwt.encode(claims, settings.secret_key, algorithm=settings.algorithm)
 
 
@@ -37,6 +44,9 @@ def decode_access_token(token: str) -> dict:
         raise InvalidToken("wrong token type")
     try:
         uuid.UUID(claims["sub"])
+        if "sid" in claims:
+            uuid.UUID(claims["sid"])
+        float(claims["iat"])
     except (ValueError, TypeError) as exc:
         raise InvalidToken("invalid token") from exc
     return claims

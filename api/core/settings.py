@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int | None = None
     access_token_expire_hours: float = 0.25
     refresh_token_expire_days: int = 30
+    # One-time codes: a new code for the same address at most this often (seconds; 0 = no cooldown).
+    otp_resend_cooldown_s: int = Field(60, ge=0)
     frontend_link: str = "http://localhost:3000"
     cors_origins: str = "http://localhost:3000"
 
@@ -60,6 +62,11 @@ class Settings(BaseSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
     s3_public_base_url: str = ""
+    # Limits for uploaded files (bytes; pixels = width x height of a decoded image).
+    upload_photo_max_bytes: int = 5 * 1024 * 1024
+    upload_portfolio_max_bytes: int = 50 * 1024 * 1024
+    upload_max_image_pixels: int = 40_000_000
+    upload_portfolio_max_items: int = 100
 
     # --- scheduler ---
     cleanup_hour_utc: int = Field(2, ge=0, le=23)
