@@ -1,4 +1,75 @@
-"""HTTP endpoints for uploads (rules live in service.py)."""
-from fastapi import APIRouter
+"""HTTP endpoints for uploads (rules live in service.py; body streaming in receive.py)."""
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+
+from api.auth.dependencies import CurrentUser
+from api.core.deps import SessionDep
+from api.core.settings import get_settings
+from api.uploads import service
+from api.uploads.receive import FIELD, receive_file
+from api.uploads.schemas import MessageOut, PortfolioList, StoredFileOut
+from api.uploads.storage import get_storage
 
 router = APIRouter(prefix="/upload", tags=["uploads"])
+
+# The body is read by receive_file (streamed, size-limited), so describe it for the OpenAPI docs by hand.
+_MULTIPART_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": [FIELD],
+    "properties": {FIELD: {"type": "string", "format": "binary"}}}}}}}
+_ERRORS = {413: {"description": "File larger than the limit"},
+           415: {"description": "Not an accepted type (the detected type is named)"},
+           422: {"description": "The file does not decode/parse, or is too many pixels"}}
+
+
+async def _release_connection(session) -> None:
+    # The upload may stream for a long time: do not hold a pooled DB connection (or a transaction) meanwhile.
+    await session.rollback()
+
+
+@router.post("/profile-photo", response_model=StoredFileOut, openapi_extra=_MULTIPART_BODY, responses=_ERRORS,
+             summary="Upload or replace your profile photo (JPEG, PNG, WebP; max 5 MB)")
+async def upload_profile_photo(request: Request, user: CurrentUser, session: SessionDep) -> StoredFileOut:
+    user_id = user.id
+    await service.require_profile(session, user_id)
+    await _release_connection(session)
+    received = await receive_file(request, max_bytes=get_settings().upload_photo_max_bytes)
+    try:
+        row = await service.save_profile_photo(session, user_id, received, get_storage())
+    finally:
+        received.remove()
+    return StoredFileOut.from_row(row)
+
+
+@router.delete("/profile-photo", response_model=MessageOut, summary="Remove your profile photo")
+async def delete_profile_photo(user: CurrentUser, session: SessionDep) -> MessageOut:
+    await service.delete_profile_photo(session, user.id, get_storage())
+    return MessageOut(message="Profile photo deleted")
+
+
+@router.post("/portfolio", response_model=StoredFileOut, openapi_extra=_MULTIPART_BODY, responses=_ERRORS,
+             summary="Add a portfolio item (JPEG, PNG, WebP, MP4, MOV, PDF; max 50 MB)")
+async def upload_portfolio(request: Request, user: CurrentUser, session: SessionDep) -> StoredFileOut:
+    user_id = user.id
+    await service.require_portfolio_room(session, user_id)
+    await _release_connection(session)
+    received = await receive_file(request, max_bytes=get_settings().upload_portfolio_max_bytes)
+    try:
+        row = await service.save_portfolio_item(session, user_id, received, get_storage())
+    finally:
+        received.remove()
+    return StoredFileOut.from_row(row)
+
+
+@router.get("/portfolio", response_model=PortfolioList, summary="List your portfolio items, newest first")
+async def list_portfolio(user: CurrentUser, session: SessionDep) -> PortfolioList:
+    rows = await service.list_portfolio(session, user.id)
+    return PortfolioList(items=[StoredFileOut.from_row(r) for r in rows], total=len(rows))
+
+
+@router.delete("/portfolio/{item_id}", response_model=MessageOut, summary="Delete one of your portfolio items")
+async def delete_portfolio_item(item_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> MessageOut:
+    await service.delete_portfolio_item(session, user.id, item_id, get_storage())
+    return MessageOut(message="Portfolio item deleted")
