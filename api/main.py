@@ -22,6 +22,7 @@ from api.search.router import router as search_router
 from api.skills.router import router as skills_router
 from api.team.router import router as team_router
 from api.uploads.router import router as uploads_router
+from api.uploads.storage import media_app
 from db.session import dispose_engine
 from realtime.server import sio
 
@@ -50,6 +51,9 @@ def create_app() -> FastAPI:
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
     for router in DOMAIN_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    if settings.storage_backend == "local":
+        # Uploaded files (local backend) at /media: exact content types, nosniff, immutable caching.
+        app.mount(settings.media_url_prefix, media_app(settings), name="media")
     return app
 
 
