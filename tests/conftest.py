@@ -151,10 +151,13 @@ async def _isolate():
     from db.models import Base
     from db.session import get_engine
 
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES]
+    # users is emptied with DELETE: TRUNCATE users CASCADE would also empty skills (skills.created_by
+    # references users), wiping the seeded catalogue after the first test.
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES | {"users"}]
     async with get_engine().begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
         await conn.execute(text("DELETE FROM skills WHERE created_by IS NOT NULL"))
+        await conn.execute(text("DELETE FROM users"))
     await get_redis().flushdb()
 
 
