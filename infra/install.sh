@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 needs for Filmo; every step is skipped when already done.
+#   apt (PostGIS, Redis) -> .venv (pip install -e '.[dev]') -> OpenSearch jars (Maven)
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
+
+step() { say "$1"; _t0=$SECONDS; }
+done_step() { say "  done in $((SECONDS - _t0)) s"; }
+
+# --- 1. Debian packages --------------------------------------------------------
+# dpkg -s is instant; apt-get update/install run only when something is missing.
+APT_PKGS=(postgresql-15 postgresql-15-postgis-3 redis-server redis-tools curl maven openjdk-17-jre-headless)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+done
+# Debian's own python3 needs python3-venv for `python3 -m venv` (a pyenv python does not).
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if ((${#missing[@]})); then
+  step "apt: installing ${missing[*]}"
+  [[ $EUID -eq 0 ]] || die "apt packages missing (${missing[*]}) and not root: install them or rerun as root"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # The packages try to start their default services via invoke-rc.d; without an
+  # init system that is a harmless no-op. We run our own instances on other ports.
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  done_step
+else
+  say "apt: all packages present"
+fi
+
+# --- 2. Python virtualenv --------------------------------------------------------
+# Reinstall only when pyproject.toml changed (its hash is kept in .venv/.pyproject.sha).
+if [[ ! -f "$ROOT/pyproject.toml" ]]; then
+  warn "python: no pyproject.toml yet, skipping the virtualenv"
+else
+  [[ -x "$ROOT/.venv/bin/python" ]] || { step "python: creating .venv"; python3 -m venv "$ROOT/.venv"; done_step; }
+  sha="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+  if [[ "$(cat "$ROOT/.venv/.pyproject.sha" 2>/dev/null)" != "$sha" ]]; then
+    step "python: pip install -e '.[dev]' (pyproject.toml changed)"
+    "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check -e "${ROOT}[dev]"
+    echo "$sha" > "$ROOT/.venv/.pyproject.sha"
+    done_step
+  else
+    say "python: .venv up to date"
+  fi
+fi
+
+# --- 3. OpenSearch jars ------------------------------------------------------------
+# infra/opensearch/pom.xml only resolves jars; copy them to lib/ when lib/ is missing or
+# the pom changed (hash kept in lib/.pom.sha).
+OS_DIR="$ROOT/infra/opensearch"
+sha="$(sha256sum "$OS_DIR/pom.xml" | cut -d' ' -f1)"
+if [[ "$(cat "$OS_DIR/lib/.pom.sha" 2>/dev/null)" != "$sha" ]]; then
+  step "opensearch: resolving jars with Maven into infra/opensearch/lib"
+  rm -rf "${OS_DIR:?}/lib"
+  mvn -B -q -f "$OS_DIR/pom.xml" dependency:copy-dependencies -DoutputDirectory="$OS_DIR/lib"
+  echo "$sha" > "$OS_DIR/lib/.pom.sha"
+  done_step
+else
+  say "opensearch: jars up to date ($(ls "$OS_DIR/lib"/*.jar | wc -l) in infra/opensearch/lib)"
+fi
+
+# --- 4. npm --------------------------------------------------------------------------
+# NPM_PACKAGES: nothing yet. A later issue adds socket.io-client for the realtime tests;
+# install it here (e.g. `npm ci --prefix "$ROOT/infra/node"`) when package.json appears.
+
+say "install: everything present"
