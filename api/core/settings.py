@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     opensearch_url: str = "http://127.0.0.1:9201"
     opensearch_index_prefix: str = "filmo_"
     opensearch_timeout_s: float = 5.0
+    # After an OpenSearch failure, search skips it (PostGIS answers) for this long, per process.
+    search_breaker_cooldown_s: float = 30.0
+    # People search per caller (user, or IP when signed out) and minute: slows location probing.
+    search_users_per_minute: int = 60
     # Namespace for Dramatiq queues and Socket.IO channels, so test runs never cross.
     queue_namespace: str = "filmo"
 

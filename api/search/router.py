@@ -1,4 +1,235 @@
-"""HTTP endpoints for search (rules live in service.py)."""
-from fastapi import APIRouter
+"""HTTP endpoints for search (rules live in service.py).
+
+Projects and map clusters are public, as in the original. People search is public too, but only
+returns whole-km distances from a ~1 km grid point and is rate limited per caller. Recommendations
+need a signed-in person. Every response says which engine answered in `X-Search-Engine`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.auth.dependencies import CurrentUser, OptionalUser
+from api.core import ratelimit
+from api.core.deps import SessionDep
+from api.core.errors import field_error
+from api.core.settings import get_settings
+from api.search import service
+from api.search.schemas import (MAX_LIMIT, BBox, ClusterQuery, ClustersResponse, Match, Point, ProjectFilters,
+                                ProjectSearch, ProjectSearchResponse, ProjectSort, RecommendedResponse,
+                                SuggestResponse, UserFilters, UserSearch, UserSearchResponse, UserSort)
+from db.models.enums import PaymentType, ProjectType
 
 router = APIRouter(prefix="/search", tags=["search"])
+
+SearchableStatus = Literal["active", "completed", "shelved", "dead"]
+Lat = Annotated[float | None, Query(ge=-90, le=90, description="Centre latitude (0.0 is a valid value)")]
+Lon = Annotated[float | None, Query(ge=-180, le=180, description="Centre longitude")]
+Radius = Annotated[float | None, Query(gt=0, le=20000, description="Radius around the centre, km")]
+Page = Annotated[int, Query(ge=1, le=10000)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")]
+SkillIds = Annotated[list[int] | None, Query(description="Repeatable; combined with skill_id")]
+MAX_ZOOM = 29
+
+
+def _engine_header(response: Response, engine: str) -> None:
+    response.headers["X-Search-Engine"] = engine
+
+
+def _centre(latitude: float | None, longitude: float | None, radius: float | None) -> Point | None:
+    if (latitude is None) != (longitude is None):
+        missing = "longitude" if longitude is None else "latitude"
+        raise field_error(missing, "latitude and longitude must be given together")
+    if radius is not None and latitude is None:
+        raise field_error("max_distance_km", "a radius needs a centre: give latitude and longitude")
+    return Point(latitude, longitude) if latitude is not None else None
+
+
+def _bbox(raw: str | None, required: bool = False) -> BBox | None:
+    if raw is None:
+        if required:
+            raise field_error("bbox", "required: min_lon,min_lat,max_lon,max_lat")
+        return None
+    parts = raw.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise field_error("bbox", "expected four numbers: min_lon,min_lat,max_lon,max_lat")
+    min_lon, min_lat, max_lon, max_lat = values
+    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
+        raise field_error("bbox", "longitudes must be within -180..180")
+    if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+        raise field_error("bbox", "latitudes must be within -90..90")
+    if min_lon > max_lon or min_lat > max_lat:
+        raise field_error("bbox", "inverted box: min_lon must be <= max_lon and min_lat <= max_lat")
+    return BBox(min_lon, min_lat, max_lon, max_lat)
+
+
+def _skills(skill_id: int | None, skill_ids: list[int] | None) -> tuple[int, ...]:
+    ids = set(skill_ids or [])
+    if skill_id is not None:
+        ids.add(skill_id)
+    if any(i < 1 for i in ids):
+        raise field_error("skill_ids", "skill ids are positive integers")
+    if len(ids) > 50:
+        raise field_error("skill_ids", "at most 50 skills")
+    return tuple(sorted(ids))
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _project_filters(query, city, project_type, skill_id, skill_ids, match, payment_type, status, latitude,
+                     longitude, max_distance_km, bbox, bbox_required=False) -> ProjectFilters:
+    return ProjectFilters(
+        query=_text(query), city=_text(city),
+        project_types=tuple(sorted({t.value for t in project_type or []})),
+        skill_ids=_skills(skill_id, skill_ids), match=match,
+        payment_types=tuple(sorted({t.value for t in payment_type or []})),
+        statuses=tuple(sorted(set(status))) if status else None,
+        centre=_centre(latitude, longitude, max_distance_km), radius_km=max_distance_km,
+        bbox=_bbox(bbox, bbox_required))
+
+
+def _paging(sort: str, cursor: str | None, page: int, limit: int, filters) -> tuple[int, tuple | None, int | None]:
+    """(offset, after, page for the response). A cursor replaces page numbers."""
+    if cursor is None:
+        return (page - 1) * limit, None, page
+    if page != 1:
+        raise field_error("page", "give either page or cursor, not both")
+    return 0, service.decode_cursor(cursor, filters, sort), None
+
+
+@router.get("/projects", response_model=ProjectSearchResponse, summary="Search projects")
+async def search_projects(
+    session: SessionDep, response: Response,
+    query: Annotated[str | None, Query(max_length=200, description="Words that must all occur in name or description")] = None,
+    city: Annotated[str | None, Query(max_length=120, description="Exact city, case-insensitive")] = None,
+    project_type: Annotated[list[ProjectType] | None, Query(description="Repeatable")] = None,
+    skill_id: Annotated[int | None, Query(ge=1)] = None,
+    skill_ids: SkillIds = None,
+    match: Annotated[Match, Query(description="Skills: any (default) or all must be open")] = "any",
+    payment_type: Annotated[list[PaymentType] | None, Query(description="Open roles paying so; repeatable")] = None,
+    status: Annotated[list[SearchableStatus] | None,
+                      Query(description="Default: active and not fully staffed; repeatable")] = None,
+    latitude: Lat = None, longitude: Lon = None, max_distance_km: Radius = None,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    sort: Annotated[ProjectSort | None,
+                    Query(description="Default: relevance with query, else distance with a centre, else newest")] = None,
+    page: Page = 1, limit: Limit = 20, cursor: Cursor = None,
+    facets: Annotated[bool, Query(description="Include facet counts")] = True,
+) -> ProjectSearchResponse:
+    filters = _project_filters(query, city, project_type, skill_id, skill_ids, match, payment_type, status, latitude,
+                               longitude, max_distance_km, bbox)
+    sort = sort or ("relevance" if filters.query else "distance" if filters.centre else "newest")
+    if sort == "distance" and filters.centre is None:
+        raise field_error("sort", "sort=distance needs latitude and longitude")
+    if sort == "relevance" and not filters.query:
+        raise field_error("sort", "sort=relevance needs query")
+    offset, after, shown_page = _paging(sort, cursor, page, limit, filters)
+    q = ProjectSearch(filters=filters, sort=sort, limit=limit, offset=offset, after=after, facets=facets)
+    result, engine = await service.search_projects(session, q, shown_page)
+    _engine_header(response, engine)
+    return result
+
+
+@router.get("/users", response_model=UserSearchResponse, summary="Search people")
+async def search_users(
+    session: SessionDep, request: Request, response: Response, user: OptionalUser,
+    name: Annotated[str | None, Query(max_length=120)] = None,
+    profession: Annotated[str | None, Query(max_length=120)] = None,
+    skill_id: Annotated[int | None, Query(ge=1)] = None,
+    skill_ids: SkillIds = None,
+    match: Match = "any",
+    city: Annotated[str | None, Query(max_length=120)] = None,
+    is_actor: bool | None = None,
+    min_experience: Annotated[int | None, Query(ge=0, le=80)] = None,
+    max_experience: Annotated[int | None, Query(ge=0, le=80)] = None,
+    latitude: Lat = None, longitude: Lon = None, max_distance_km: Radius = None,
+    sort: UserSort | None = None,
+    page: Page = 1, limit: Limit = 20, cursor: Cursor = None,
+    facets: bool = True,
+) -> UserSearchResponse:
+    if min_experience is not None and max_experience is not None and min_experience > max_experience:
+        raise field_error("max_experience", "must be >= min_experience")
+    filters = UserFilters(name=_text(name), profession=_text(profession), city=_text(city), is_actor=is_actor,
+                          skill_ids=_skills(skill_id, skill_ids), match=match, min_experience=min_experience,
+                          max_experience=max_experience, centre=_centre(latitude, longitude, max_distance_km),
+                          radius_km=max_distance_km)
+    sort = sort or ("distance" if filters.centre else "relevance" if (filters.name or filters.profession)
+                    else "newest")
+    if sort == "distance" and filters.centre is None:
+        raise field_error("sort", "sort=distance needs latitude and longitude")
+    if sort == "relevance" and not (filters.name or filters.profession):
+        raise field_error("sort", "sort=relevance needs name or profession")
+    offset, after, shown_page = _paging(sort, cursor, page, limit, filters)
+    # Slows down anyone probing people's whereabouts with many centres.
+    caller = f"user:{user.id}" if user is not None else f"ip:{request.client.host if request.client else '-'}"
+    await ratelimit.hit(f"search-users:{ratelimit.key_part(caller)}", get_settings().search_users_per_minute, 60,
+                        detail="Too many people searches")
+    q = UserSearch(filters=filters, sort=sort, limit=limit, offset=offset, after=after, facets=facets)
+    result, engine = await service.search_users(session, q, shown_page)
+    _engine_header(response, engine)
+    return result
+
+
+@router.get("/projects/clusters", response_model=ClustersResponse,
+            responses={200: {"content": {"application/geo+json": {}}}}, summary="Map clusters of projects")
+async def project_clusters(
+    session: SessionDep, request: Request,
+    bbox: Annotated[str | None, Query(description="Viewport: min_lon,min_lat,max_lon,max_lat (required)")] = None,
+    zoom: Annotated[int, Query(ge=0, le=MAX_ZOOM, description="Map zoom level")] = ...,
+    format: Annotated[Literal["json", "geojson"] | None, Query(description="geojson = RFC 7946")] = None,
+    query: Annotated[str | None, Query(max_length=200)] = None,
+    city: Annotated[str | None, Query(max_length=120)] = None,
+    project_type: list[ProjectType] | None = Query(None),
+    skill_id: Annotated[int | None, Query(ge=1)] = None,
+    skill_ids: SkillIds = None,
+    match: Match = "any",
+    payment_type: list[PaymentType] | None = Query(None),
+    status: list[SearchableStatus] | None = Query(None),
+):
+    filters = _project_filters(query, city, project_type, skill_id, skill_ids, match, payment_type, status, None, None,
+                               None, bbox, bbox_required=True)
+    # A few cells per map tile: precision a bit finer than the zoom.
+    precision = min(zoom + 2, MAX_ZOOM)
+    result, engine = await service.project_clusters(session, ClusterQuery(filters=filters, precision=precision), zoom)
+    headers = {"X-Search-Engine": engine}
+    wants_geojson = format == "geojson" or (format is None and "application/geo+json" in
+                                            request.headers.get("accept", ""))
+    if wants_geojson:
+        return JSONResponse(service.clusters_geojson(result), media_type="application/geo+json", headers=headers)
+    return JSONResponse(result.model_dump(mode="json"), headers=headers)
+
+
+@router.get("/suggest", response_model=SuggestResponse, summary="Autocomplete: projects, skills, people")
+async def suggest(
+    session: SessionDep, response: Response,
+    q: Annotated[str, Query(min_length=1, max_length=100)],
+    size: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> SuggestResponse:
+    if not q.strip():
+        raise field_error("q", "must contain a letter or digit")
+    result, engine = await service.suggest(session, q.strip(), size)
+    _engine_header(response, engine)
+    return result
+
+
+@router.get("/projects/recommended", response_model=RecommendedResponse,
+            summary="Open roles for my skills near me (signed in)")
+async def recommended(
+    session: SessionDep, response: Response, user: CurrentUser,
+    max_distance_km: Radius = None, page: Page = 1, limit: Limit = 20,
+) -> RecommendedResponse:
+    result, engine = await service.recommended(session, user.id, max_distance_km, page, limit)
+    if engine != "none":
+        _engine_header(response, engine)
+    return result

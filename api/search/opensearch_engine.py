@@ -1,0 +1,325 @@
+"""The OpenSearch engine (primary). Reads only through the aliases the indexer maintains.
+
+Queries are structured JSON only (term/terms/match/multi_match/geo_*), never `query_string`.
+Ordering is defined exactly like the PostGIS engine's: the sort key, then `id` ascending, so both
+give the same hits in the same order; sort values double as `search_after` keys for cursors.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from opensearchpy.exceptions import OpenSearchException
+
+from api.search.schemas import (CLUSTER_IDS_MAX, FACET_SIZES, PERSON_GRID_DEG, ClusterQuery, EngineHit, EnginePage,
+                                ProjectFilters, ProjectSearch, RecommendQuery, UserFilters, UserSearch)
+from api.search.textmatch import words
+from indexer.client import alias_name, get_client
+
+NAME = "opensearch"
+REQUEST_TIMEOUT_S = 3.0
+EARTH_RADIUS_M = 6371008.7714
+
+# Distance (m) from the person's point snapped to the ~1 km grid; same arithmetic as the PostGIS engine.
+_SNAPPED_DISTANCE = """
+double g = params.grid;
+double lat1 = Math.toRadians(Math.floor(doc['location'].lat * g + 0.5) / g);
+double lon1 = Math.toRadians(Math.floor(doc['location'].lon * g + 0.5) / g);
+double lat2 = Math.toRadians(params.lat);
+double dlat = lat2 - lat1;
+double dlon = Math.toRadians(params.lon) - lon1;
+double a = Math.pow(Math.sin(dlat / 2), 2) + Math.cos(lat1) * Math.cos(lat2) * Math.pow(Math.sin(dlon / 2), 2);
+double d = 2 * params.r * Math.asin(Math.min(1.0, Math.sqrt(a)));
+"""
+SNAP_SLACK_KM = 1.0
+
+
+class EngineUnavailable(Exception):
+    """OpenSearch could not answer; the caller falls back to PostGIS."""
+
+
+def _terms_agg(field: str, size: int) -> dict[str, Any]:
+    # shard_size well above size: exact counts even with several shards.
+    return {"terms": {"field": field, "size": size, "shard_size": max(500, size * 10),
+                      "order": [{"_count": "desc"}, {"_key": "asc"}]}}
+
+
+def _project_filters(f: ProjectFilters) -> tuple[list[dict], list[dict], list[dict]]:
+    """(filter, must, must_not) clauses."""
+    flt: list[dict] = []
+    must: list[dict] = []
+    must_not: list[dict] = []
+    if f.statuses is None:
+        flt += [{"term": {"status": "active"}}, {"term": {"is_fully_staffed": False}}]
+    else:
+        flt.append({"terms": {"status": list(f.statuses)}})
+    if f.project_types:
+        flt.append({"terms": {"project_type": list(f.project_types)}})
+    if f.skill_ids:
+        if f.match == "all":
+            flt += [{"term": {"open_skill_ids": s}} for s in f.skill_ids]
+        else:
+            flt.append({"terms": {"open_skill_ids": list(f.skill_ids)}})
+    if f.payment_types:
+        flt.append({"terms": {"payment_types": list(f.payment_types)}})
+    if f.city:
+        flt.append({"term": {"city": {"value": f.city, "case_insensitive": True}}})
+    if f.query:
+        must.append({"multi_match": {"query": " ".join(words(f.query)), "fields": ["name", "description"],
+                                     "type": "cross_fields", "operator": "and"}})
+    if f.centre is not None:
+        flt.append({"exists": {"field": "location"}})
+        if f.radius_km is not None:
+            flt.append({"geo_distance": {"distance": f"{f.radius_km}km", "distance_type": "arc",
+                                         "location": {"lat": f.centre.lat, "lon": f.centre.lon}}})
+    if f.bbox is not None:
+        flt.append({"geo_bounding_box": {"location": {
+            "top_left": {"lat": f.bbox.max_lat, "lon": f.bbox.min_lon},
+            "bottom_right": {"lat": f.bbox.min_lat, "lon": f.bbox.max_lon}}}})
+    if f.exclude_creator is not None:
+        must_not.append({"term": {"creator_id": str(f.exclude_creator)}})
+    return flt, must, must_not
+
+
+def _bool(flt: list[dict], must: list[dict], must_not: list[dict]) -> dict[str, Any]:
+    body: dict[str, Any] = {"filter": flt}
+    if must:
+        body["must"] = must
+    if must_not:
+        body["must_not"] = must_not
+    return {"bool": body}
+
+
+def _geo_sort(centre) -> dict[str, Any]:
+    return {"_geo_distance": {"location": {"lat": centre.lat, "lon": centre.lon}, "order": "asc", "unit": "km",
+                              "distance_type": "arc", "mode": "min", "ignore_unmapped": False}}
+
+
+def _after(after: tuple | None) -> list | None:
+    return list(after) if after is not None else None
+
+
+class OpenSearchEngine:
+    name = NAME
+
+    def __init__(self) -> None:
+        self.client = get_client()
+
+    async def _search(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await self.client.search(index=alias_name(kind), body=body, request_timeout=REQUEST_TIMEOUT_S)
+        except (OpenSearchException, OSError, asyncio.TimeoutError) as exc:
+            raise EngineUnavailable(f"{exc.__class__.__name__}") from exc
+
+    # ------------------------------------------------------------------ projects
+
+    async def search_projects(self, q: ProjectSearch) -> EnginePage:
+        flt, must, must_not = _project_filters(q.filters)
+        if q.sort == "distance":
+            sort: list = [_geo_sort(q.filters.centre), {"id": "asc"}]
+        elif q.sort == "newest":
+            sort = [{"created_at": "desc"}, {"id": "asc"}]
+        else:
+            sort = ["_score", {"id": "asc"}]
+        body: dict[str, Any] = {"query": _bool(flt, must, must_not), "sort": sort, "size": q.limit,
+                                "track_total_hits": True,
+                                "_source": {"excludes": ["search_version", "skill_ids", "open_skill_ids"]}}
+        if q.after is not None:
+            body["search_after"] = _after(q.after)
+        else:
+            body["from"] = q.offset
+        if q.facets:
+            body["aggs"] = {"skills": _terms_agg("open_skill_ids", FACET_SIZES["skills"]),
+                            "project_types": _terms_agg("project_type", FACET_SIZES["project_types"]),
+                            "payment_types": _terms_agg("payment_types", FACET_SIZES["payment_types"]),
+                            "cities": _terms_agg("city", FACET_SIZES["cities"])}
+        res = await self._search("projects", body)
+        hits = []
+        for h in res["hits"]["hits"]:
+            doc = dict(h["_source"])
+            _split_location(doc)
+            key = h["sort"][0]
+            hits.append(EngineHit(doc=doc, sort=(float(key) if q.sort != "newest" else int(key), h["sort"][1]),
+                                  score=h.get("_score")))
+        return EnginePage(hits=hits, total=res["hits"]["total"]["value"], facets=_facets(res) if q.facets else None)
+
+    # ------------------------------------------------------------------ people
+
+    @staticmethod
+    def _user_query(f: UserFilters) -> dict[str, Any]:
+        flt: list[dict] = []
+        must: list[dict] = []
+        if f.name:
+            must.append({"match": {"name": {"query": " ".join(words(f.name)), "operator": "and"}}})
+        if f.profession:
+            must.append({"match": {"profession": {"query": " ".join(words(f.profession)), "operator": "and"}}})
+        if f.city:
+            flt.append({"term": {"city": {"value": f.city, "case_insensitive": True}}})
+        if f.is_actor is not None:
+            flt.append({"term": {"is_actor": f.is_actor}})
+        if f.skill_ids:
+            if f.match == "all":
+                flt += [{"term": {"skill_ids": s}} for s in f.skill_ids]
+            else:
+                flt.append({"terms": {"skill_ids": list(f.skill_ids)}})
+        if f.min_experience is not None or f.max_experience is not None:
+            rng: dict[str, int] = {}
+            if f.min_experience is not None:
+                rng["gte"] = f.min_experience
+            if f.max_experience is not None:
+                rng["lte"] = f.max_experience
+            flt.append({"range": {"years_of_experience": rng}})
+        if f.centre is not None:
+            flt.append({"exists": {"field": "location"}})
+            if f.radius_km is not None:
+                # The exact point only narrows candidates (a superset); the decision uses the snapped point.
+                flt.append({"geo_distance": {"distance": f"{f.radius_km + SNAP_SLACK_KM}km", "distance_type": "arc",
+                                             "location": {"lat": f.centre.lat, "lon": f.centre.lon}}})
+                flt.append({"script": {"script": {
+                    "source": _SNAPPED_DISTANCE + "return d <= params.radius_m;",
+                    "params": {**_centre_params(f.centre), "radius_m": f.radius_km * 1000.0}}}})
+        return _bool(flt, must, [])
+
+    async def search_users(self, q: UserSearch) -> EnginePage:
+        f = q.filters
+        if q.sort == "distance":
+            sort: list = [{"_script": {"type": "number", "order": "asc", "script": {
+                "source": _SNAPPED_DISTANCE + "return Math.max(1.0, Math.rint(d / 1000.0));",
+                "params": _centre_params(f.centre)}}}, {"id": "asc"}]
+        elif q.sort == "newest":
+            sort = [{"created_at": "desc"}, {"id": "asc"}]
+        else:
+            sort = ["_score", {"id": "asc"}]
+        query = self._user_query(f)
+        if q.sort == "relevance":
+            text = " ".join(words(" ".join(x for x in (f.name, f.profession) if x)))
+            query["bool"].setdefault("should", []).append(
+                {"multi_match": {"query": text, "fields": ["name", "profession"]}})
+        # The exact point never leaves OpenSearch: it is excluded from _source and only the whole-km
+        # distance from the snapped point comes back.
+        body: dict[str, Any] = {"query": query, "sort": sort, "size": q.limit, "track_total_hits": True,
+                                "_source": {"excludes": ["location", "bio", "search_version"]}}
+        if f.centre is not None:
+            body["script_fields"] = {"distance_km": {"script": {
+                "source": _SNAPPED_DISTANCE + "return (long) Math.max(1.0, Math.rint(d / 1000.0));",
+                "params": _centre_params(f.centre)}}}
+        if q.after is not None:
+            body["search_after"] = _after(q.after)
+        else:
+            body["from"] = q.offset
+        if q.facets:
+            body["aggs"] = {"skills": _terms_agg("skill_ids", FACET_SIZES["skills"]),
+                            "cities": _terms_agg("city", FACET_SIZES["cities"]),
+                            "professions": _terms_agg("profession.raw", FACET_SIZES["cities"]),
+                            "is_actor": _terms_agg("is_actor", 2)}
+        res = await self._search("profiles", body)
+        hits = []
+        for h in res["hits"]["hits"]:
+            doc = dict(h["_source"])
+            doc["distance_km"] = int(h["fields"]["distance_km"][0]) if "fields" in h else None
+            key = h["sort"][0]
+            hits.append(EngineHit(doc=doc, sort=(float(key) if q.sort == "relevance" else int(key), h["sort"][1])))
+        return EnginePage(hits=hits, total=res["hits"]["total"]["value"], facets=_facets(res) if q.facets else None)
+
+    # ------------------------------------------------------------------ map clusters
+
+    async def project_clusters(self, q: ClusterQuery) -> EnginePage:
+        flt, must, must_not = _project_filters(q.filters)
+        body = {"size": 0, "query": _bool(flt, must, must_not), "aggs": {"cells": {
+            "geotile_grid": {"field": "location", "precision": q.precision, "size": 10000},
+            "aggs": {"centroid": {"geo_centroid": {"field": "location"}},
+                     "bounds": {"geo_bounds": {"field": "location", "wrap_longitude": False}},
+                     "ids": {"top_hits": {"size": CLUSTER_IDS_MAX, "sort": [{"id": "asc"}], "_source": False,
+                                          "docvalue_fields": ["id"]}}}}}}
+        res = await self._search("projects", body)
+        clusters = []
+        for b in res["aggregations"]["cells"]["buckets"]:
+            bounds = b["bounds"]["bounds"]
+            ids = None
+            if b["doc_count"] <= CLUSTER_IDS_MAX:
+                ids = [h["fields"]["id"][0] for h in b["ids"]["hits"]["hits"]]
+            clusters.append({
+                "key": b["key"], "count": b["doc_count"],
+                "centroid": {"lat": b["centroid"]["location"]["lat"], "lon": b["centroid"]["location"]["lon"]},
+                "bounds": {"min_lat": bounds["bottom_right"]["lat"], "min_lon": bounds["top_left"]["lon"],
+                           "max_lat": bounds["top_left"]["lat"], "max_lon": bounds["bottom_right"]["lon"]},
+                "project_ids": ids})
+        clusters.sort(key=lambda c: (-c["count"], c["key"]))
+        return EnginePage(hits=[EngineHit(doc=c, sort=()) for c in clusters],
+                          total=sum(c["count"] for c in clusters))
+
+    # ------------------------------------------------------------------ suggestions
+
+    async def suggest(self, q: str, size: int) -> dict[str, list[dict[str, Any]]]:
+        text = " ".join(words(q))
+        if not text:
+            return {"projects": [], "people": []}
+        prefix = {"multi_match": {"query": text, "type": "bool_prefix", "operator": "and",
+                                  "fields": ["name.suggest", "name.suggest._2gram", "name.suggest._3gram"]}}
+        projects, people = await asyncio.gather(
+            self._search("projects", {"size": size, "_source": ["id", "name", "city"], "query": {"bool": {
+                "must": [prefix], "filter": [{"term": {"status": "active"}}, {"term": {"is_fully_staffed": False}}]}},
+                "sort": ["_score", {"id": "asc"}]}),
+            self._search("profiles", {"size": size, "_source": ["id", "user_id", "name", "profession",
+                                                                 "profile_photo_url"],
+                                      "query": prefix, "sort": ["_score", {"id": "asc"}]}))
+        return {"projects": [h["_source"] for h in projects["hits"]["hits"]],
+                "people": [h["_source"] for h in people["hits"]["hits"]]}
+
+    # ------------------------------------------------------------------ recommendations
+
+    async def recommended(self, q: RecommendQuery, decay: dict[str, float]) -> EnginePage:
+        filters = ProjectFilters(skill_ids=q.skill_ids, match="any", exclude_creator=q.user_id,
+                                 centre=q.origin, radius_km=q.radius_km if q.origin else None)
+        flt, _, must_not = _project_filters(filters)
+        # Each shared skill scores 1: the bool score is the overlap count.
+        overlap = [{"constant_score": {"filter": {"term": {"open_skill_ids": s}}, "boost": 1.0}}
+                   for s in sorted(set(q.skill_ids))]
+        query: dict[str, Any] = {"bool": {"filter": flt, "must_not": must_not, "should": overlap,
+                                          "minimum_should_match": 1}}
+        if q.origin is not None:
+            query = {"function_score": {"query": query, "boost_mode": "multiply", "functions": [{"gauss": {
+                "location": {"origin": {"lat": q.origin.lat, "lon": q.origin.lon},
+                             "scale": f"{decay['scale_km']}km", "offset": f"{decay['offset_km']}km",
+                             "decay": decay["decay"]}}}]}}
+        body = {"query": query, "sort": ["_score", {"id": "asc"}], "from": q.offset, "size": q.limit,
+                "track_total_hits": True, "_source": {"excludes": ["search_version", "skill_ids", "open_skill_ids"]}}
+        res = await self._search("projects", body)
+        hits = []
+        for h in res["hits"]["hits"]:
+            doc = dict(h["_source"])
+            _split_location(doc)
+            hits.append(EngineHit(doc=doc, sort=(), score=float(h["_score"])))
+        return EnginePage(hits=hits, total=res["hits"]["total"]["value"])
+
+
+def _centre_params(centre) -> dict[str, float]:
+    return {"lat": centre.lat, "lon": centre.lon, "grid": 1 / PERSON_GRID_DEG, "r": EARTH_RADIUS_M}
+
+
+def _facets(res: dict[str, Any]) -> dict[str, list[tuple[Any, int]]]:
+    out: dict[str, list[tuple[Any, int]]] = {}
+    for name, agg in res.get("aggregations", {}).items():
+        buckets = []
+        for b in agg["buckets"]:
+            key = b["key"]
+            if name == "is_actor":
+                key = b.get("key_as_string", str(key)) == "true"
+            buckets.append((key, b["doc_count"]))
+        out[name] = buckets
+    return out
+
+
+def _split_location(doc: dict[str, Any]) -> None:
+    """Turn the document's geo_point (any of its JSON forms) into latitude/longitude."""
+    loc = doc.pop("location", None)
+    lat = lon = None
+    if isinstance(loc, dict):
+        lat, lon = loc.get("lat"), loc.get("lon")
+    elif isinstance(loc, (list, tuple)) and len(loc) == 2:
+        lon, lat = loc
+    elif isinstance(loc, str) and "," in loc:
+        lat_s, lon_s = loc.split(",", 1)
+        lat, lon = float(lat_s), float(lon_s)
+    doc["latitude"] = float(lat) if lat is not None else None
+    doc["longitude"] = float(lon) if lon is not None else None

@@ -1,0 +1,377 @@
+"""The PostGIS-native search engine: the embedded default without OpenSearch and the fallback when it is down.
+
+It answers exactly like the OpenSearch engine (same filters, same ordering, same counts):
+- distances on the sphere (`use_spheroid => false`, mean radius 6 371 008.8 m), like OpenSearch's
+  `arc` distance; radius filters use `ST_DWithin` on geography (GiST index);
+- skills through `projects.open_skill_ids` / `user_profiles.skill_ids` (GIN: `&&` any, `@>` all);
+- text as words: every word of the query must occur in the searched fields (`simple` text search
+  configuration, no stemming, like the index's analysed text); relevance is `ts_rank`;
+- "newest" compares creation times truncated to milliseconds, the precision of OpenSearch dates.
+SQL text is assembled only from fixed fragments; every value a client sends is a bound parameter.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.search.schemas import (CLUSTER_IDS_MAX, FACET_SIZES, PERSON_GRID_DEG, ClusterQuery, EngineHit, EnginePage,
+                                ProjectFilters, ProjectSearch, RecommendQuery, UserFilters, UserSearch)
+from api.search.textmatch import words
+
+NAME = "postgis"
+CENTRE = "ST_SetSRID(ST_MakePoint(:c_lon, :c_lat), 4326)::geography"
+PROJECT_TEXT = "to_tsvector('simple', coalesce(p.name, '') || ' ' || coalesce(p.description, ''))"
+OPEN_ROLE = "r.removed_at IS NULL AND r.slots_filled < r.slots_available"
+# People: the point snapped to the ~1 km grid is the only one distances are computed from.
+GRID = 1 / PERSON_GRID_DEG
+SNAPPED = (f"ST_SetSRID(ST_MakePoint(floor(ST_X(u.location::geometry) * {GRID} + 0.5) / {GRID}, "
+           f"floor(ST_Y(u.location::geometry) * {GRID} + 0.5) / {GRID}), 4326)::geography")
+PERSON_KM = f"GREATEST(1, round(ST_Distance({SNAPPED}, {CENTRE}, false) / 1000.0))::bigint"
+# Snapping moves a point by at most ~790 m, so this wider radius is an index-friendly superset.
+SNAP_SLACK_M = 1000.0
+
+
+def _project_where(f: ProjectFilters, params: dict[str, Any]) -> list[str]:
+    where = ["p.status <> 'disposed'"]
+    if f.statuses is None:
+        where += ["p.status = 'active'", "NOT p.is_fully_staffed"]
+    else:
+        where.append("p.status = ANY(:statuses)")
+        params["statuses"] = list(f.statuses)
+    if f.project_types:
+        where.append("p.project_type = ANY(:project_types)")
+        params["project_types"] = list(f.project_types)
+    if f.skill_ids:
+        op = "@>" if f.match == "all" else "&&"
+        where.append(f"p.open_skill_ids {op} CAST(:skill_ids AS integer[])")
+        params["skill_ids"] = list(f.skill_ids)
+    if f.payment_types:
+        where.append(f"EXISTS (SELECT 1 FROM project_roles r WHERE r.project_id = p.id AND {OPEN_ROLE} "
+                     "AND r.payment_type = ANY(:payment_types))")
+        params["payment_types"] = list(f.payment_types)
+    if f.city:
+        where.append("lower(p.city) = lower(:city)")
+        params["city"] = f.city
+    if f.query:
+        where.append(f"{PROJECT_TEXT} @@ plainto_tsquery('simple', :q)")
+        params["q"] = " ".join(words(f.query))
+    if f.centre is not None:
+        params["c_lat"], params["c_lon"] = f.centre.lat, f.centre.lon
+        where.append("p.location IS NOT NULL")
+        if f.radius_km is not None:
+            where.append(f"ST_DWithin(p.location, {CENTRE}, :radius_m, false)")
+            params["radius_m"] = f.radius_km * 1000.0
+    if f.bbox is not None:
+        where.append("p.location IS NOT NULL AND ST_Y(p.location::geometry) BETWEEN :bb_min_lat AND :bb_max_lat "
+                     "AND ST_X(p.location::geometry) BETWEEN :bb_min_lon AND :bb_max_lon")
+        params.update(bb_min_lat=f.bbox.min_lat, bb_max_lat=f.bbox.max_lat, bb_min_lon=f.bbox.min_lon,
+                      bb_max_lon=f.bbox.max_lon)
+    if f.exclude_creator is not None:
+        where.append("p.creator_id <> :exclude_creator")
+        params["exclude_creator"] = f.exclude_creator
+    return where
+
+
+_PROJECT_SORTS = {
+    # (sort key expression, direction): ties always broken by id ascending.
+    "distance": (f"ST_Distance(p.location, {CENTRE}, false) / 1000.0", "ASC"),
+    "newest": "(floor(extract(epoch FROM p.created_at) * 1000))::bigint",
+    "relevance": (f"ts_rank({PROJECT_TEXT}, plainto_tsquery('simple', :q))", "DESC"),
+}
+
+
+def _sort_parts(sort: str, exprs: dict) -> tuple[str, str]:
+    spec = exprs[sort]
+    if isinstance(spec, str):
+        spec = (spec, "DESC")
+    return spec
+
+
+def _keyset(expr: str, direction: str, table: str, after: tuple, params: dict[str, Any]) -> str:
+    params["after_k"], params["after_id"] = after[0], after[1]
+    cmp = ">" if direction == "ASC" else "<"
+    return f"(({expr}) {cmp} :after_k OR (({expr}) = :after_k AND {table}.id > CAST(:after_id AS uuid)))"
+
+
+class PostgisEngine:
+    name = NAME
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        return list((await self.session.execute(text(sql), params)).mappings().all())
+
+    # ------------------------------------------------------------------ projects
+
+    async def _roles(self, project_ids: list) -> dict[Any, list[dict[str, Any]]]:
+        if not project_ids:
+            return {}
+        rows = await self._rows(
+            "SELECT r.id, r.project_id, r.skill_id, r.role_title, r.description, r.slots_available, r.slots_filled, "
+            "r.payment_type, r.payment_amount, r.payment_details FROM project_roles r "
+            "WHERE r.project_id = ANY(:ids) AND r.removed_at IS NULL ORDER BY r.created_at, r.id",
+            {"ids": project_ids})
+        roles: dict[Any, list[dict[str, Any]]] = {}
+        for r in rows:
+            role = dict(r)
+            project_id = role.pop("project_id")
+            role["is_filled"] = role["slots_filled"] >= role["slots_available"]
+            role["payment_amount"] = float(role["payment_amount"]) if role["payment_amount"] is not None else None
+            roles.setdefault(project_id, []).append(role)
+        return roles
+
+    async def search_projects(self, q: ProjectSearch) -> EnginePage:
+        params: dict[str, Any] = {}
+        where = _project_where(q.filters, params)
+        expr, direction = _sort_parts(q.sort, _PROJECT_SORTS)
+        page_where = list(where)
+        if q.after is not None:
+            page_where.append(_keyset(expr, direction, "p", q.after, params))
+        params.update(limit=q.limit, offset=q.offset)
+        rows = await self._rows(
+            "SELECT p.id, p.creator_id, p.name, p.description, p.project_type, p.status, p.is_fully_staffed, "
+            "p.city, p.state, p.country, ST_Y(p.location::geometry) AS latitude, "
+            "ST_X(p.location::geometry) AS longitude, p.created_at, "
+            f"({expr}) AS sort_key FROM projects p WHERE {' AND '.join(page_where)} "
+            f"ORDER BY sort_key {direction}, p.id ASC LIMIT :limit OFFSET :offset", params)
+        roles = await self._roles([r["id"] for r in rows])
+        hits = []
+        for r in rows:
+            doc = dict(r)
+            key = doc.pop("sort_key")
+            doc["roles"] = roles.get(doc["id"], [])
+            hits.append(EngineHit(doc=doc, sort=(float(key) if q.sort != "newest" else int(key), str(doc["id"]))))
+        total, facets = await self._project_counts(where, params, q.facets)
+        return EnginePage(hits=hits, total=total, facets=facets)
+
+    async def _project_counts(self, where: list[str], params: dict[str, Any], with_facets: bool):
+        cond = " AND ".join(where)
+        if not with_facets:
+            total = (await self.session.execute(text(f"SELECT count(*) FROM projects p WHERE {cond}"), params)).scalar()
+            return int(total or 0), None
+        # One round trip: the filtered set is materialised once and every facet groups over it.
+        sql = f"""
+        WITH m AS MATERIALIZED (SELECT p.id, p.project_type, p.city, p.open_skill_ids FROM projects p WHERE {cond})
+        SELECT 'total' AS facet, NULL AS key, count(*) AS n FROM m
+        UNION ALL (SELECT 'skills', s::text, count(DISTINCT m.id) FROM m, unnest(m.open_skill_ids) AS s
+                   GROUP BY s ORDER BY 3 DESC, s LIMIT {FACET_SIZES['skills']})
+        UNION ALL (SELECT 'project_types', m.project_type, count(*) FROM m GROUP BY m.project_type
+                   ORDER BY 3 DESC, m.project_type COLLATE "C" LIMIT {FACET_SIZES['project_types']})
+        UNION ALL (SELECT 'payment_types', r.payment_type, count(DISTINCT m.id) FROM m
+                   JOIN project_roles r ON r.project_id = m.id AND {OPEN_ROLE}
+                   GROUP BY r.payment_type ORDER BY 3 DESC, r.payment_type COLLATE "C"
+                   LIMIT {FACET_SIZES['payment_types']})
+        UNION ALL (SELECT 'cities', m.city, count(*) FROM m WHERE m.city IS NOT NULL GROUP BY m.city
+                   ORDER BY 3 DESC, m.city COLLATE "C" LIMIT {FACET_SIZES['cities']})
+        """
+        return self._split_facets(await self._rows(sql, params), int_keys={"skills"})
+
+    @staticmethod
+    def _split_facets(rows, int_keys=frozenset(), bool_keys=frozenset()):
+        total = 0
+        facets: dict[str, list[tuple[Any, int]]] = {}
+        for r in rows:
+            if r["facet"] == "total":
+                total = int(r["n"])
+                continue
+            key: Any = r["key"]
+            if r["facet"] in int_keys:
+                key = int(key)
+            elif r["facet"] in bool_keys:
+                key = key == "true"
+            facets.setdefault(r["facet"], []).append((key, int(r["n"])))
+        # Keep the groups stable (and ordered the same way as the OpenSearch buckets).
+        return total, facets
+
+    # ------------------------------------------------------------------ people
+
+    @staticmethod
+    def _user_where(f: UserFilters, params: dict[str, Any]) -> list[str]:
+        where = ["usr.is_active"]
+        if f.name:
+            where.append("to_tsvector('simple', u.name) @@ plainto_tsquery('simple', :name)")
+            params["name"] = " ".join(words(f.name))
+        if f.profession:
+            where.append("to_tsvector('simple', coalesce(u.profession, '')) @@ plainto_tsquery('simple', :profession)")
+            params["profession"] = " ".join(words(f.profession))
+        if f.city:
+            where.append("lower(u.city) = lower(:city)")
+            params["city"] = f.city
+        if f.is_actor is not None:
+            where.append("u.is_actor = :is_actor")
+            params["is_actor"] = f.is_actor
+        if f.skill_ids:
+            op = "@>" if f.match == "all" else "&&"
+            where.append(f"u.skill_ids {op} CAST(:skill_ids AS integer[])")
+            params["skill_ids"] = list(f.skill_ids)
+        if f.min_experience is not None:
+            where.append("u.years_of_experience >= :min_exp")
+            params["min_exp"] = f.min_experience
+        if f.max_experience is not None:
+            where.append("u.years_of_experience <= :max_exp")
+            params["max_exp"] = f.max_experience
+        if f.centre is not None:
+            params["c_lat"], params["c_lon"] = f.centre.lat, f.centre.lon
+            where.append("u.location IS NOT NULL")
+            if f.radius_km is not None:
+                params["radius_m"] = f.radius_km * 1000.0
+                params["radius_slack_m"] = f.radius_km * 1000.0 + SNAP_SLACK_M
+                where.append(f"ST_DWithin(u.location, {CENTRE}, :radius_slack_m, false)")
+                where.append(f"ST_DWithin({SNAPPED}, {CENTRE}, :radius_m, false)")
+        return where
+
+    _USER_SORTS = {
+        "distance": (PERSON_KM, "ASC"),
+        "newest": "(floor(extract(epoch FROM u.created_at) * 1000))::bigint",
+        "relevance": ("ts_rank(to_tsvector('simple', u.name || ' ' || coalesce(u.profession, '')), "
+                      "plainto_tsquery('simple', :rel_q))", "DESC"),
+    }
+
+    async def search_users(self, q: UserSearch) -> EnginePage:
+        params: dict[str, Any] = {}
+        where = self._user_where(q.filters, params)
+        if q.sort == "relevance":
+            params["rel_q"] = " ".join(words(" ".join(x for x in (q.filters.name, q.filters.profession) if x)))
+        expr, direction = _sort_parts(q.sort, self._USER_SORTS)
+        page_where = list(where)
+        if q.after is not None:
+            page_where.append(_keyset(expr, direction, "u", q.after, params))
+        params.update(limit=q.limit, offset=q.offset)
+        from_ = "user_profiles u JOIN users usr ON usr.id = u.user_id"
+        rows = await self._rows(
+            "SELECT u.id, u.user_id, u.name, u.profession, u.is_actor, u.city, u.state, u.country, "
+            "u.years_of_experience, u.profile_photo_url, u.created_at, "
+            # Never the point itself: only the whole-km distance from the snapped point is read.
+            f"{PERSON_KM if q.filters.centre is not None else 'NULL'} AS distance_km, "
+            f"({expr}) AS sort_key FROM {from_} WHERE {' AND '.join(page_where)} "
+            f"ORDER BY sort_key {direction}, u.id ASC LIMIT :limit OFFSET :offset", params)
+        skills = await self._skills_of([r["id"] for r in rows])
+        hits = []
+        for r in rows:
+            doc = dict(r)
+            key = doc.pop("sort_key")
+            doc["skills"] = skills.get(doc["id"], [])
+            hits.append(EngineHit(doc=doc, sort=(float(key) if q.sort == "relevance" else int(key), str(doc["id"]))))
+        cond = " AND ".join(where)
+        if not q.facets:
+            total = (await self.session.execute(text(f"SELECT count(*) FROM {from_} WHERE {cond}"), params)).scalar()
+            return EnginePage(hits=hits, total=int(total or 0))
+        sql = f"""
+        WITH m AS MATERIALIZED (SELECT u.id, u.city, u.profession, u.is_actor, u.skill_ids FROM {from_} WHERE {cond})
+        SELECT 'total' AS facet, NULL AS key, count(*) AS n FROM m
+        UNION ALL (SELECT 'skills', s::text, count(DISTINCT m.id) FROM m, unnest(m.skill_ids) AS s
+                   GROUP BY s ORDER BY 3 DESC, s LIMIT {FACET_SIZES['skills']})
+        UNION ALL (SELECT 'cities', m.city, count(*) FROM m WHERE m.city IS NOT NULL GROUP BY m.city
+                   ORDER BY 3 DESC, m.city COLLATE "C" LIMIT {FACET_SIZES['cities']})
+        UNION ALL (SELECT 'professions', m.profession, count(*) FROM m WHERE m.profession IS NOT NULL
+                   GROUP BY m.profession ORDER BY 3 DESC, m.profession COLLATE "C" LIMIT {FACET_SIZES['cities']})
+        UNION ALL (SELECT 'is_actor', m.is_actor::text, count(*) FROM m GROUP BY m.is_actor
+                   ORDER BY 3 DESC, m.is_actor::text COLLATE "C")
+        """
+        total, facets = self._split_facets(await self._rows(sql, params), int_keys={"skills"}, bool_keys={"is_actor"})
+        return EnginePage(hits=hits, total=total, facets=facets)
+
+    async def _skills_of(self, profile_ids: list) -> dict[Any, list[dict[str, Any]]]:
+        if not profile_ids:
+            return {}
+        rows = await self._rows(
+            "SELECT ps.profile_id, s.id, s.name, s.category FROM profile_skills ps JOIN skills s ON s.id = ps.skill_id "
+            "WHERE ps.profile_id = ANY(:ids) ORDER BY s.name, s.id", {"ids": profile_ids})
+        out: dict[Any, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r["profile_id"], []).append({"id": r["id"], "name": r["name"], "category": r["category"]})
+        return out
+
+    # ------------------------------------------------------------------ map clusters
+
+    async def project_clusters(self, q: ClusterQuery) -> EnginePage:
+        params: dict[str, Any] = {"tiles": float(2 ** q.precision), "zoom": str(q.precision)}
+        where = _project_where(q.filters, params)
+        # Web-Mercator tile of each point, computed like OpenSearch's GeoTileUtils (clipped to the grid).
+        sql = f"""
+        WITH m AS (SELECT p.id, ST_Y(p.location::geometry) AS lat, ST_X(p.location::geometry) AS lon
+                   FROM projects p WHERE {' AND '.join(where)} AND p.location IS NOT NULL),
+        s AS (SELECT m.*, sin(radians(GREATEST(-85.0511287798066, LEAST(85.0511287798066, m.lat)))) AS lat_sin
+              FROM m),
+        t AS (SELECT s.*,
+                GREATEST(0, LEAST(:tiles - 1, floor((s.lon + 180.0) / 360.0 * :tiles)))::bigint AS x,
+                GREATEST(0, LEAST(:tiles - 1, floor((0.5 - ln((1 + s.lat_sin) / (1 - s.lat_sin)) / (4 * pi()))
+                                                    * :tiles)))::bigint AS y
+              FROM s),
+        c AS (SELECT :zoom || '/' || x || '/' || y AS key, count(*) AS n, avg(lat) AS c_lat,
+                     avg(lon) AS c_lon, min(lat) AS min_lat, max(lat) AS max_lat, min(lon) AS min_lon,
+                     max(lon) AS max_lon,
+                     CASE WHEN count(*) <= {CLUSTER_IDS_MAX} THEN array_agg(id ORDER BY id) END AS ids
+              FROM t GROUP BY x, y)
+        SELECT * FROM c ORDER BY n DESC, key COLLATE "C"
+        """
+        rows = await self._rows(sql, params)
+        hits = [EngineHit(doc={
+            "key": r["key"], "count": int(r["n"]),
+            "centroid": {"lat": float(r["c_lat"]), "lon": float(r["c_lon"])},
+            "bounds": {"min_lat": float(r["min_lat"]), "min_lon": float(r["min_lon"]),
+                       "max_lat": float(r["max_lat"]), "max_lon": float(r["max_lon"])},
+            "project_ids": [str(i) for i in r["ids"]] if r["ids"] is not None else None}, sort=())
+            for r in rows]
+        return EnginePage(hits=hits, total=sum(h.doc["count"] for h in hits))
+
+    # ------------------------------------------------------------------ suggestions
+
+    async def suggest(self, q: str, size: int) -> dict[str, list[dict[str, Any]]]:
+        """Every word of `q` must start a word of the name (the last one may be partial), as bool_prefix does."""
+        tokens = words(q)
+        if not tokens:
+            return {"projects": [], "people": []}
+        # Each token is \\w-only (see textmatch.words), so it carries no regex syntax.
+        params: dict[str, Any] = {"size": size}
+        conds_p, conds_u = [], []
+        for i, token in enumerate(tokens):
+            last = i == len(tokens) - 1
+            params[f"t{i}"] = "\\m" + token + ("" if last else "\\M")
+            conds_p.append(f"p.name ~* :t{i}")
+            conds_u.append(f"u.name ~* :t{i}")
+        projects = await self._rows(
+            "SELECT p.id, p.name, p.city FROM projects p WHERE p.status = 'active' AND NOT p.is_fully_staffed AND "
+            f"{' AND '.join(conds_p)} ORDER BY length(p.name), p.id LIMIT :size", params)
+        people = await self._rows(
+            "SELECT u.id, u.user_id, u.name, u.profession, u.profile_photo_url FROM user_profiles u "
+            f"JOIN users usr ON usr.id = u.user_id WHERE usr.is_active AND {' AND '.join(conds_u)} "
+            "ORDER BY length(u.name), u.id LIMIT :size", params)
+        return {"projects": [dict(r) for r in projects], "people": [dict(r) for r in people]}
+
+    # ------------------------------------------------------------------ recommendations
+
+    async def recommended(self, q: RecommendQuery, decay: dict[str, float]) -> EnginePage:
+        filters = ProjectFilters(skill_ids=q.skill_ids, match="any", exclude_creator=q.user_id,
+                                 centre=q.origin, radius_km=q.radius_km if q.origin else None)
+        params: dict[str, Any] = {"mine": list(q.skill_ids), "limit": q.limit, "offset": q.offset}
+        where = _project_where(filters, params)
+        overlap = ("cardinality(ARRAY(SELECT DISTINCT s FROM unnest(p.open_skill_ids) AS s "
+                   "WHERE s = ANY(CAST(:mine AS integer[]))))")
+        if q.origin is not None:
+            # OpenSearch's gauss decay: exp(-max(0, d - offset)^2 / (2 sigma^2)), sigma^2 = -scale^2 / (2 ln decay).
+            params.update(scale_m=decay["scale_km"] * 1000, offset_m=decay["offset_km"] * 1000, decay=decay["decay"])
+            gauss = (f"exp(-power(GREATEST(0, ST_Distance(p.location, {CENTRE}, false) - :offset_m), 2) "
+                     "/ (2 * (-power(:scale_m, 2) / (2 * ln(:decay)))))")
+            score = f"({overlap} * {gauss})"
+        else:
+            score = f"({overlap})::float8"
+        cond = " AND ".join(where)
+        rows = await self._rows(
+            "SELECT p.id, p.creator_id, p.name, p.description, p.project_type, p.status, p.is_fully_staffed, "
+            "p.city, p.state, p.country, ST_Y(p.location::geometry) AS latitude, "
+            "ST_X(p.location::geometry) AS longitude, p.created_at, "
+            f"{score} AS score FROM projects p WHERE {cond} ORDER BY score DESC, p.id ASC LIMIT :limit OFFSET :offset",
+            params)
+        total = (await self.session.execute(text(f"SELECT count(*) FROM projects p WHERE {cond}"), params)).scalar()
+        roles = await self._roles([r["id"] for r in rows])
+        hits = []
+        for r in rows:
+            doc = dict(r)
+            score_value = float(doc.pop("score"))
+            doc["roles"] = roles.get(doc["id"], [])
+            hits.append(EngineHit(doc=doc, sort=(), score=score_value))
+        return EnginePage(hits=hits, total=int(total or 0))

@@ -1,0 +1,251 @@
+"""Search rules: engine choice and fallback, cursors, response shaping, the privacy rule for people.
+
+Engine choice: OpenSearch when OPENSEARCH_URL is set and the per-process circuit breaker is closed;
+otherwise (not configured, unreachable, alias missing) the PostGIS engine answers the same query.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import math
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.core.errors import field_error, not_found
+from api.core.settings import get_settings
+from api.search.breaker import CircuitBreaker
+from api.search.opensearch_engine import EngineUnavailable, OpenSearchEngine
+from api.search.postgis_engine import PostgisEngine
+from api.search.schemas import (MAX_OFFSET_WINDOW, ClusterQuery, Cluster, ClustersResponse,
+                                EnginePage, FacetBucket, Point, ProjectFacets, ProjectHit, ProjectSearch,
+                                ProjectSearchResponse, RecommendedHit, RecommendedResponse, RecommendQuery, SkillOut,
+                                SuggestResponse, UserFacets, UserHit, UserSearch, UserSearchResponse)
+from db.models import Profile, Skill
+
+log = logging.getLogger("filmo.search")
+EARTH_RADIUS_KM = 6371.0087714
+# Distance decay of recommendations (OpenSearch gauss semantics; the PostGIS engine uses the same formula).
+RECOMMEND_DECAY = {"scale_km": 25.0, "offset_km": 2.0, "decay": 0.5}
+RECOMMEND_RADIUS_KM = 100.0
+
+_breaker: CircuitBreaker | None = None
+
+
+def breaker() -> CircuitBreaker:
+    global _breaker
+    if _breaker is None:
+        _breaker = CircuitBreaker(get_settings().search_breaker_cooldown_s)
+    return _breaker
+
+
+async def _run(session: AsyncSession, op: str, *args: Any) -> tuple[Any, str]:
+    """Run `op` on OpenSearch if possible, else on PostGIS. Returns (result, engine name)."""
+    from indexer.client import opensearch_configured
+
+    if opensearch_configured() and breaker().allow():
+        try:
+            result = await getattr(OpenSearchEngine(), op)(*args)
+        except EngineUnavailable as exc:
+            breaker().failure()
+            log.warning("OpenSearch unavailable (%s); PostGIS answers for the next %.0f s", exc,
+                        breaker().cooldown_s)
+        else:
+            breaker().success()
+            return result, OpenSearchEngine.name
+    return await getattr(PostgisEngine(session), op)(*args), PostgisEngine.name
+
+
+# ------------------------------------------------------------------ cursors
+
+def _fingerprint(filters: Any, sort: str) -> str:
+    raw = json.dumps([asdict(filters), sort], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def encode_cursor(filters: Any, sort: str, values: tuple) -> str:
+    raw = json.dumps({"f": _fingerprint(filters, sort), "k": list(values)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, filters: Any, sort: str) -> tuple:
+    """The sort values of the last hit seen; 422 on anything that is not a cursor of this very search."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        values = data["k"]
+        fingerprint = data["f"]
+        if not (isinstance(values, list) and len(values) == 2 and isinstance(values[0], (int, float))
+                and not isinstance(values[0], bool) and isinstance(values[1], str)):
+            raise ValueError
+        uuid.UUID(values[1])
+        if not math.isfinite(values[0]):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise field_error("cursor", "malformed cursor; use next_cursor from a previous response") from None
+    if fingerprint != _fingerprint(filters, sort):
+        raise field_error("cursor", "this cursor belongs to a different search (filters or sort changed)")
+    return (values[0], values[1])
+
+
+def check_window(offset: int, limit: int) -> None:
+    if offset + limit > MAX_OFFSET_WINDOW:
+        raise field_error("page", f"page * limit may not exceed {MAX_OFFSET_WINDOW}; use cursor for deeper pages")
+
+
+# ------------------------------------------------------------------ distances
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _project_distance(doc: dict[str, Any], centre: Point | None) -> float | None:
+    if centre is None or doc.get("latitude") is None or doc.get("longitude") is None:
+        return None
+    return round(haversine_km(doc["latitude"], doc["longitude"], centre.lat, centre.lon), 2)
+
+
+# ------------------------------------------------------------------ facets
+
+async def _skill_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Skill.id, Skill.name).where(Skill.id.in_(ids)))
+    return {i: n for i, n in rows.all()}
+
+
+async def _buckets(session: AsyncSession, facets: dict[str, list[tuple[Any, int]]], names: list[str]
+                   ) -> dict[str, list[FacetBucket]]:
+    skill_names = await _skill_names(session, {k for k, _ in facets.get("skills", [])})
+    out: dict[str, list[FacetBucket]] = {}
+    for name in names:
+        out[name] = [FacetBucket(key=k, count=n, name=skill_names.get(k) if name == "skills" else None)
+                     for k, n in facets.get(name, [])]
+    return out
+
+
+# ------------------------------------------------------------------ endpoints
+
+def _project_hit(doc: dict[str, Any], centre: Point | None) -> dict[str, Any]:
+    return {**doc, "distance_km": _project_distance(doc, centre)}
+
+
+async def search_projects(session: AsyncSession, q: ProjectSearch, page: int | None
+                          ) -> tuple[ProjectSearchResponse, str]:
+    check_window(q.offset, q.limit)
+    result, engine = await _run(session, "search_projects", q)
+    facets = None
+    if result.facets is not None:
+        facets = ProjectFacets(**await _buckets(session, result.facets,
+                                                ["skills", "project_types", "payment_types", "cities"]))
+    hits = [ProjectHit.model_validate(_project_hit(h.doc, q.filters.centre)) for h in result.hits]
+    return ProjectSearchResponse(results=hits, total=result.total, page=page, limit=q.limit, sort=q.sort,
+                                 next_cursor=_next_cursor(result, q), facets=facets), engine
+
+
+def _next_cursor(result: EnginePage, q: ProjectSearch | UserSearch) -> str | None:
+    if len(result.hits) < q.limit or not result.hits:
+        return None
+    seen = (q.offset if q.after is None else 0) + len(result.hits)
+    if q.after is None and seen >= result.total:
+        return None
+    return encode_cursor(q.filters, q.sort, result.hits[-1].sort)
+
+
+async def search_users(session: AsyncSession, q: UserSearch, page: int | None) -> tuple[UserSearchResponse, str]:
+    check_window(q.offset, q.limit)
+    result, engine = await _run(session, "search_users", q)
+    facets = None
+    if result.facets is not None:
+        facets = UserFacets(**await _buckets(session, result.facets, ["skills", "cities", "professions", "is_actor"]))
+    hits = []
+    for h in result.hits:
+        doc = h.doc
+        # Engines never hand out a person's point: only the whole-km distance from the snapped point.
+        distance = doc.get("distance_km")
+        hits.append(UserHit(id=doc["id"], user_id=doc["user_id"], name=doc["name"],
+                            profession=doc.get("profession"), is_actor=bool(doc.get("is_actor")),
+                            city=doc.get("city"), state=doc.get("state"), country=doc.get("country"),
+                            years_of_experience=doc.get("years_of_experience"),
+                            profile_photo_url=doc.get("profile_photo_url"),
+                            skills=[SkillOut(**s) for s in doc.get("skills") or []],
+                            distance_km=distance, created_at=doc["created_at"]))
+    return UserSearchResponse(results=hits, total=result.total, page=page, limit=q.limit, sort=q.sort,
+                              next_cursor=_next_cursor(result, q), facets=facets), engine
+
+
+async def project_clusters(session: AsyncSession, q: ClusterQuery, zoom: int) -> tuple[ClustersResponse, str]:
+    result, engine = await _run(session, "project_clusters", q)
+    clusters = [Cluster(**h.doc) for h in result.hits]
+    return ClustersResponse(zoom=zoom, precision=q.precision, total=result.total, clusters=clusters), engine
+
+
+def clusters_geojson(resp: ClustersResponse) -> dict[str, Any]:
+    """RFC 7946 FeatureCollection: one Point per cluster at its centroid ([lon, lat]), bounds as the feature bbox."""
+    features = []
+    for c in resp.clusters:
+        features.append({
+            "type": "Feature",
+            "id": c.key,
+            "bbox": [c.bounds["min_lon"], c.bounds["min_lat"], c.bounds["max_lon"], c.bounds["max_lat"]],
+            "geometry": {"type": "Point", "coordinates": [c.centroid["lon"], c.centroid["lat"]]},
+            "properties": {"key": c.key, "count": c.count,
+                           "project_ids": [str(i) for i in c.project_ids] if c.project_ids is not None else None},
+        })
+    return {"type": "FeatureCollection", "features": features,
+            "properties": {"zoom": resp.zoom, "precision": resp.precision, "total": resp.total}}
+
+
+async def suggest(session: AsyncSession, q: str, size: int) -> tuple[SuggestResponse, str]:
+    result, engine = await _run(session, "suggest", q, size)
+    skills = await _suggest_skills(session, q, size)
+    return SuggestResponse(q=q, projects=result["projects"], people=result["people"], skills=skills), engine
+
+
+async def _suggest_skills(session: AsyncSession, q: str, size: int) -> list[SkillOut]:
+    # Skills live only in PostGIS: prefix matches first, then trigram similarity (pg_trgm).
+    rows = await session.execute(text(
+        "SELECT id, name, category FROM skills "
+        "WHERE name ILIKE :contains ESCAPE '\\' OR similarity(name, :q) > 0.3 "
+        "ORDER BY (name ILIKE :prefix ESCAPE '\\') DESC, similarity(name, :q) DESC, name, id LIMIT :size"),
+        {"q": q, "prefix": _like_escape(q) + "%", "contains": "%" + _like_escape(q) + "%", "size": size})
+    return [SkillOut(id=r.id, name=r.name, category=r.category) for r in rows]
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def recommended(session: AsyncSession, user_id: uuid.UUID, radius_km: float | None, page: int, limit: int
+                      ) -> tuple[RecommendedResponse, str]:
+    check_window((page - 1) * limit, limit)
+    row = (await session.execute(
+        select(Profile.skill_ids, Profile.location.ST_Y().label("lat"), Profile.location.ST_X().label("lon"))
+        .where(Profile.user_id == user_id))).first()
+    if row is None:
+        raise not_found("Profile (create one to get recommendations)")
+    skill_ids = tuple(sorted(set(row.skill_ids or [])))
+    origin = Point(float(row.lat), float(row.lon)) if row.lat is not None else None
+    if not skill_ids:
+        return RecommendedResponse(results=[], total=0, page=page, limit=limit), "none"
+    q = RecommendQuery(user_id=user_id, skill_ids=skill_ids, origin=origin,
+                       radius_km=radius_km if radius_km is not None else RECOMMEND_RADIUS_KM,
+                       limit=limit, offset=(page - 1) * limit)
+    result, engine = await _run(session, "recommended", q, RECOMMEND_DECAY)
+    mine = set(skill_ids)
+    hits = []
+    for h in result.hits:
+        doc = _project_hit(h.doc, origin)
+        matching = [r for r in doc["roles"] if r["skill_id"] in mine and r["slots_filled"] < r["slots_available"]]
+        hits.append(RecommendedHit.model_validate({**doc, "score": round(h.score or 0.0, 6),
+                                                   "matching_roles": matching}))
+    return RecommendedResponse(results=hits, total=result.total, page=page, limit=limit), engine
+
