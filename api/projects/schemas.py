@@ -1,0 +1,211 @@
+"""Project and role bodies. Field names and types follow the original product; limits are Filmo's."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, model_validator
+
+from db.models.enums import MemberRole, PaymentType, ProjectStatus, ProjectType
+
+MAX_ROLES = 50
+MAX_SLOTS = 1000
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+Platform = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10000)]
+Details = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+SkillId = Annotated[int, Field(ge=1, le=2_147_483_647)]
+Slots = Annotated[int, Field(ge=1, le=MAX_SLOTS)]
+# numeric(12, 2) in the database: never a float on the way in.
+MoneyIn = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), max_digits=12, decimal_places=2,
+                                   allow_inf_nan=False)]
+# ... and a JSON number on the way out, as the original returned it.
+MoneyOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+
+def _unpaid_has_no_amount(payment_type: PaymentType | None, amount: Decimal | None) -> None:
+    if payment_type == PaymentType.unpaid and amount not in (None, Decimal(0)):
+        raise ValueError("payment_amount must be empty or 0 for an unpaid role")
+
+
+class RoleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    skill_id: SkillId
+    role_title: Name
+    description: LongText | None = None
+    slots_available: Slots = 1
+    payment_type: PaymentType
+    payment_amount: MoneyIn | None = None
+    payment_details: Details | None = None
+
+    @model_validator(mode="after")
+    def _payment(self) -> "RoleCreate":
+        _unpaid_has_no_amount(self.payment_type, self.payment_amount)
+        return self
+
+
+class RoleEdit(BaseModel):
+    """A role in `PUT /projects/{id}`: with `id` it is edited in place (given fields only), without it is added."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID | None = None
+    skill_id: SkillId | None = None
+    role_title: Name | None = None
+    description: LongText | None = None
+    slots_available: Slots | None = None
+    payment_type: PaymentType | None = None
+    payment_amount: MoneyIn | None = None
+    payment_details: Details | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> "RoleEdit":
+        if self.id is None:
+            missing = [f for f in ("skill_id", "role_title", "payment_type") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"a new role (no id) needs {', '.join(missing)}")
+        for f in ("skill_id", "role_title", "slots_available", "payment_type"):
+            if f in self.model_fields_set and getattr(self, f) is None:
+                raise ValueError(f"{f} cannot be null")
+        _unpaid_has_no_amount(self.payment_type, self.payment_amount)
+        return self
+
+
+class _Location(BaseModel):
+    @model_validator(mode="after")
+    def _pair(self):
+        given = {"latitude", "longitude"} & self.model_fields_set
+        if len(given) == 1:
+            raise ValueError("latitude and longitude must be given together")
+        if given and (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude must both be numbers or both be null")
+        return self
+
+
+class ProjectCreate(_Location):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: LongText | None = None
+    project_type: ProjectType
+    release_platform: Platform | None = None
+    estimated_completion: date | None = None
+    city: Short | None = None
+    state: Short | None = None
+    country: Short | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    roles: Annotated[list[RoleCreate], Field(max_length=MAX_ROLES)] = []
+
+
+class ProjectUpdate(_Location):
+    """Every field optional. `roles`, when given, is the full list of live roles (see service.update_project)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    description: LongText | None = None
+    project_type: ProjectType | None = None
+    release_platform: Platform | None = None
+    estimated_completion: date | None = None
+    status: ProjectStatus | None = None
+    city: Short | None = None
+    state: Short | None = None
+    country: Short | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    roles: Annotated[list[RoleEdit], Field(max_length=MAX_ROLES)] | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> "ProjectUpdate":
+        for f in ("name", "project_type", "status", "roles"):
+            if f in self.model_fields_set and getattr(self, f) is None:
+                raise ValueError(f"{f} cannot be null")
+        return self
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID
+
+
+class RoleOut(BaseModel):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    skill_id: int
+    skill_name: str | None = None
+    role_title: str
+    description: str | None
+    slots_available: int
+    slots_filled: int
+    is_filled: bool
+    payment_type: PaymentType
+    payment_amount: MoneyOut | None
+    payment_details: str | None
+    created_at: datetime
+
+
+class ProjectOut(BaseModel):
+    id: uuid.UUID
+    creator_id: uuid.UUID
+    name: str
+    description: str | None
+    project_type: ProjectType
+    release_platform: str | None
+    estimated_completion: date | None
+    status: ProjectStatus
+    is_fully_staffed: bool
+    open_skill_ids: list[int]
+    city: str | None
+    state: str | None
+    country: str | None
+    latitude: float | None
+    longitude: float | None
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+    roles: list[RoleOut]
+
+
+class MembershipOut(ProjectOut):
+    """A project the caller belongs to, with the caller's place in it."""
+
+    member_role: MemberRole
+    member_role_id: uuid.UUID | None
+    member_role_title: str | None
+    joined_at: datetime
+
+
+class DisposeOut(BaseModel):
+    message: str
+    project_id: uuid.UUID
+    old_status: ProjectStatus
+    new_status: ProjectStatus
+    applications_closed: int
+
+
+class TransferOut(BaseModel):
+    message: str
+    project_id: uuid.UUID
+    new_admin_id: uuid.UUID
+    previous_admin_id: uuid.UUID
+    previous_admin_new_role: MemberRole
+
+
+class PageParams(BaseModel):
+    """`?page=&limit=` for every list (1-based pages)."""
+
+    page: Annotated[int, Field(ge=1, le=100_000)] = 1
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
