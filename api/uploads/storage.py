@@ -124,7 +124,12 @@ class LocalStorage:
 # ------------------------------------------------------------------ S3-compatible
 
 class S3Storage:
-    """AWS S3, MinIO, R2, Supabase Storage's S3 endpoint (path-style addressing when an endpoint is set)."""
+    """AWS S3, MinIO, R2, Supabase Storage's S3 endpoint (path-style addressing when an endpoint is set).
+
+    URLs handed to clients are public object URLs (S3_PUBLIC_BASE_URL, else endpoint/bucket): the
+    bucket must allow anonymous GetObject (a bucket policy or a "public" Supabase bucket). No ACLs are
+    sent, since R2, Supabase and ACL-disabled AWS buckets refuse them.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
