@@ -39,9 +39,11 @@ async def _enqueue(session: AsyncSession) -> None:
     ids = session.info.pop("outbox_ids", [])
     if not ids:
         return
-    from indexer.broker import broker  # imported late: the API process needs no worker machinery until here
+    # Imported late: the API process needs no worker machinery until here. Importing the actor module
+    # (not just the broker) declares `index_outbox` in this process so it can be sent.
+    from indexer.actors import index_outbox
 
     try:
-        broker.get_actor("index_outbox").send(ids)
+        index_outbox.send(ids)
     except Exception:  # Redis down: the relay will pick these rows up
         log.warning("could not enqueue outbox rows %s; the relay will retry", ids, exc_info=True)

@@ -1,0 +1,67 @@
+"""`_bulk` writes with external versions.
+
+Every document is written with `version_type=external` and the row's search_version, so an older state
+can never replace a newer one. A 409 (a newer or equal version is already there) is success, and so is
+deleting a document that is not there.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from opensearchpy import AsyncOpenSearch
+
+from indexer.documents import Doc
+
+
+@dataclass
+class BulkResult:
+    written: int = 0
+    deleted: int = 0
+    conflicts: int = 0  # already newer in the index: nothing to do
+    failed: dict[str, str] = field(default_factory=dict)  # doc id -> reason
+    alias_missing: bool = False
+
+
+def _ndjson(index: str, docs: Sequence[Doc], require_alias: bool) -> str:
+    lines: list[str] = []
+    for doc in docs:
+        meta = {"_index": index, "_id": doc.id, "version": doc.version, "version_type": "external"}
+        if doc.source is None:
+            lines.append(json.dumps({"delete": meta}))
+        else:
+            if require_alias:
+                meta["require_alias"] = True
+            lines.append(json.dumps({"index": meta}))
+            lines.append(json.dumps(doc.source, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
+async def write_docs(client: AsyncOpenSearch, index: str, docs: Sequence[Doc], *, require_alias: bool,
+                     refresh: bool = False) -> BulkResult:
+    """One `_bulk` request. Transport errors propagate; per-document failures are returned."""
+    result = BulkResult()
+    if not docs:
+        return result
+    params = {"refresh": "true"} if refresh else {}
+    response = await client.bulk(body=_ndjson(index, docs, require_alias), params=params)
+    for item in response["items"]:
+        op, outcome = next(iter(item.items()))
+        status = outcome.get("status", 500)
+        if status in (200, 201):
+            if op == "delete":
+                result.deleted += 1
+            else:
+                result.written += 1
+        elif status == 409:
+            result.conflicts += 1
+        elif op == "delete" and status == 404 and outcome.get("result") == "not_found":
+            result.deleted += 1
+        else:
+            error = outcome.get("error") or {}
+            if error.get("type") == "index_not_found_exception":
+                result.alias_missing = True
+            reason = f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
+            result.failed[outcome.get("_id", "")] = f"HTTP {status} {reason}"[:500]
+    return result

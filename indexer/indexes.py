@@ -1,0 +1,189 @@
+"""Concrete indexes behind the aliases: create, ensure, swap, clean up, scan.
+
+The alias `<prefix><kind>` always points at exactly one concrete index `<prefix><kind>_v<version>_<time>`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from opensearchpy import AsyncOpenSearch, NotFoundError
+
+from api.core.redis import get_redis
+from api.core.settings import get_settings
+from indexer.client import INDEXES, alias_name, get_client
+from indexer.mappings import index_body, index_pattern, new_index_name
+
+log = logging.getLogger("filmo.indexer")
+_ensured: set[str] = set()
+
+
+@asynccontextmanager
+async def redis_lock(name: str, ttl_s: int = 120, wait_s: float = 30.0) -> AsyncIterator["Lock"]:
+    """A cross-process lock in Redis (SET NX with a TTL, released only by its owner)."""
+    lock = Lock(f"filmo:{get_settings().queue_namespace}:lock:{name}", ttl_s)
+    await lock.acquire(wait_s)
+    try:
+        yield lock
+    finally:
+        await lock.release()
+
+
+class Lock:
+    def __init__(self, key: str, ttl_s: int) -> None:
+        self.key, self.ttl_s, self.token = key, ttl_s, secrets.token_hex(8)
+
+    async def acquire(self, wait_s: float) -> None:
+        redis = get_redis()
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while not await redis.set(self.key, self.token, nx=True, ex=self.ttl_s):
+            if asyncio.get_running_loop().time() > deadline:
+                raise LockBusy(f"another process holds {self.key}")
+            await asyncio.sleep(0.2)
+
+    async def extend(self) -> None:
+        redis = get_redis()
+        if await redis.get(self.key) == self.token:
+            await redis.expire(self.key, self.ttl_s)
+
+    async def release(self) -> None:
+        redis = get_redis()
+        # Compare-and-delete so a lock that expired and was taken by someone else is left alone.
+        await redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
+                         "return 0", 1, self.key, self.token)
+
+
+class LockBusy(RuntimeError):
+    pass
+
+
+async def alias_targets(client: AsyncOpenSearch, kind: str) -> list[str]:
+    try:
+        response = await client.indices.get_alias(name=alias_name(kind))
+    except NotFoundError:
+        return []
+    return sorted(response)
+
+
+async def concrete_indexes(client: AsyncOpenSearch, kind: str) -> list[str]:
+    """Every concrete index of this kind, oldest first (names sort by version then creation time)."""
+    try:
+        response = await client.indices.get(index=index_pattern(kind), params={"expand_wildcards": "open"})
+    except NotFoundError:
+        return []
+    return sorted(response, key=lambda name: (int(name.rsplit("_v", 1)[1].split("_")[0]), name))
+
+
+async def create_index(client: AsyncOpenSearch, kind: str, *, bulk_load: bool = False,
+                       with_alias: bool = False) -> str:
+    """A new empty concrete index from search_mappings/. `bulk_load` turns refresh off until `finish_bulk_load`."""
+    name = new_index_name(kind)
+    body = index_body(kind)
+    if bulk_load:
+        body["settings"]["index"]["refresh_interval"] = "-1"
+    if with_alias:
+        body["aliases"] = {alias_name(kind): {}}
+    await client.indices.create(index=name, body=body)
+    return name
+
+
+async def finish_bulk_load(client: AsyncOpenSearch, kind: str, index: str) -> None:
+    refresh = index_body(kind)["settings"]["index"].get("refresh_interval", "1s")
+    await client.indices.put_settings(index=index, body={"index": {"refresh_interval": refresh}})
+    await client.indices.refresh(index=index)
+
+
+async def _drop_auto_created(client: AsyncOpenSearch, kind: str) -> bool:
+    """A `_bulk` delete against a missing alias makes OpenSearch auto-create a plain index with the alias's name.
+    It holds nothing of value (deletes only) and blocks the alias, so it goes."""
+    alias = alias_name(kind)
+    if await client.indices.exists(index=alias) and not await client.indices.exists_alias(name=alias):
+        log.warning("deleting auto-created index %s that blocks the alias", alias)
+        await client.indices.delete(index=alias)
+        return True
+    return False
+
+
+async def ensure_indexes(kinds: tuple[str, ...] = INDEXES) -> list[str]:
+    """Make sure every alias exists (an empty index for a fresh install). Cheap after the first call per process.
+
+    Returns the aliases it had to create. Fill a fresh install with `filmo reindex all`.
+    """
+    client = get_client()
+    created: list[str] = []
+    for kind in kinds:
+        alias = alias_name(kind)
+        if alias in _ensured:
+            continue
+        if not await alias_targets(client, kind):
+            async with redis_lock(f"ensure:{alias}", ttl_s=60):
+                if not await alias_targets(client, kind):
+                    await _drop_auto_created(client, kind)
+                    index = await create_index(client, kind, with_alias=True)
+                    log.info("created index %s behind alias %s", index, alias)
+                    created.append(alias)
+        _ensured.add(alias)
+    return created
+
+
+def forget_ensured(kind: str) -> None:
+    """Called when a write finds the alias gone: the next `ensure_indexes` checks again."""
+    _ensured.discard(alias_name(kind))
+
+
+async def swap_alias(client: AsyncOpenSearch, kind: str, new_index: str) -> list[str]:
+    """Point the alias at `new_index` in ONE `_aliases` request (searches never see no index). Returns the old ones."""
+    alias = alias_name(kind)
+    old = await alias_targets(client, kind)
+    actions: list[dict] = [{"remove": {"index": index, "alias": alias}} for index in old if index != new_index]
+    if not old and await client.indices.exists(index=alias):
+        actions.append({"remove_index": {"index": alias}})
+    actions.append({"add": {"index": new_index, "alias": alias}})
+    await client.indices.update_aliases(body={"actions": actions})
+    _ensured.add(alias)
+    return [index for index in old if index != new_index]
+
+
+async def delete_old_indexes(client: AsyncOpenSearch, kind: str, keep: set[str]) -> list[str]:
+    deleted = []
+    for index in await concrete_indexes(client, kind):
+        if index not in keep:
+            await client.indices.delete(index=index, params={"ignore_unavailable": "true"})
+            deleted.append(index)
+    return deleted
+
+
+async def scan_versions(client: AsyncOpenSearch, index: str, page: int = 5000) -> dict[str, int]:
+    """id -> external version of every document (no sources fetched)."""
+    versions: dict[str, int] = {}
+    response = await client.search(index=index, scroll="2m", size=page,
+                                   body={"query": {"match_all": {}}, "_source": False, "version": True,
+                                         "sort": ["_doc"]})
+    scroll_id = response.get("_scroll_id")
+    try:
+        while response["hits"]["hits"]:
+            for hit in response["hits"]["hits"]:
+                versions[hit["_id"]] = int(hit["_version"])
+            response = await client.scroll(scroll_id=scroll_id, scroll="2m")
+            scroll_id = response.get("_scroll_id", scroll_id)
+    finally:
+        if scroll_id:
+            try:
+                await client.clear_scroll(scroll_id=scroll_id)
+            except NotFoundError:
+                pass
+    return versions
+
+
+async def cluster_up(client: AsyncOpenSearch | None = None) -> tuple[bool, str]:
+    """(usable, why) from a quick health call: red or unreachable means wait."""
+    client = client or get_client()
+    try:
+        health = await client.cluster.health(params={"request_timeout": 2})
+    except Exception as exc:  # any failure to reach the cluster means: not now
+        return False, f"{type(exc).__name__}: {exc}"[:300]
+    status = health.get("status")
+    return status in ("green", "yellow"), f"cluster status {status}"
