@@ -1,6 +1,138 @@
-"""HTTP endpoints for chat (rules live in service.py)."""
-from fastapi import APIRouter
+"""HTTP endpoints for project chat (/chat) and direct messages (/dm); rules live in service.py.
+
+Live delivery is Socket.IO (realtime/); REST changes reach connected clients through the
+write-only Redis manager after the transaction commits.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.auth.dependencies import CurrentUser
+from api.chat import service
+from api.chat.schemas import (PAGE_MAX, BlockList, ConversationList, DirectMessageOut, DirectMessagePage, Done,
+                              MarkReadIn, MessageOut, MessagePage, OnlineStatus, OnlineUsers, ReadReceipts,
+                              ReadState, SendDirectIn, UnreadList)
+from api.core.deps import SessionDep
+from db.session import after_commit
+from realtime import emitter, hooks
 
 router = APIRouter(prefix="/chat", tags=["chat"])
-
 dm_router = APIRouter(prefix="/dm", tags=["direct messages"])
+
+BeforeId = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Return messages older than this id")]
+Limit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
+MessageIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+# ----------------------------------------------------------------- project chat
+
+
+@router.get("/messages/{project_id}", response_model=MessagePage)
+async def get_messages(project_id: uuid.UUID, session: SessionDep, user: CurrentUser, before_id: BeforeId = None,
+                       limit: Limit = 50):
+    """Message history, newest first (members only). Page back with `before_id=next_before_id`."""
+    return await service.list_messages(session, project_id, user.id, before_id, limit)
+
+
+@router.delete("/message/{message_id}", response_model=MessageOut)
+async def delete_message(message_id: MessageIdPath, session: SessionDep, user: CurrentUser):
+    """Soft-delete a message (its author, or a project admin/parent); connected members see it vanish."""
+    message = await service.delete_message(session, message_id, user.id)
+    hooks.message_deleted(session, message.project_id, message.id)
+    return message
+
+
+@router.get("/online-users/{project_id}", response_model=OnlineUsers)
+async def get_online_users(project_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    """Members connected to the project's chat right now (members only)."""
+    return await service.online_users(session, project_id, user.id)
+
+
+@router.get("/unread", response_model=UnreadList)
+async def get_unread(session: SessionDep, user: CurrentUser):
+    """Unread message counts of every project you belong to."""
+    return await service.unread_counts(session, user.id)
+
+
+@router.post("/mark-read/{project_id}", response_model=ReadState)
+async def mark_read(project_id: uuid.UUID, body: MarkReadIn, session: SessionDep, user: CurrentUser):
+    """Record that you have read up to `message_id` (the mark never moves back)."""
+    state = await service.mark_read(session, project_id, user.id, body.message_id)
+    after_commit(session, lambda: emitter.read_receipt(project_id, user.id, state.last_read_message_id))
+    return state
+
+
+@router.get("/read-receipts/{project_id}", response_model=ReadReceipts)
+async def get_read_receipts(project_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    """Each member's last read message (members only)."""
+    return await service.read_receipts(session, project_id, user.id)
+
+
+# ----------------------------------------------------------------- direct messages
+
+
+@dm_router.get("/conversations", response_model=ConversationList)
+async def get_conversations(session: SessionDep, user: CurrentUser):
+    """Everyone you exchanged messages with: the last message and your unread count, newest first."""
+    return await service.conversations(session, user.id)
+
+
+@dm_router.get("/messages/{other_user_id}", response_model=DirectMessagePage)
+async def get_history(other_user_id: uuid.UUID, session: SessionDep, user: CurrentUser, before_id: BeforeId = None,
+                      limit: Limit = 50):
+    """The conversation with one person, newest first. Page back with `before_id=next_before_id`."""
+    return await service.history(session, user.id, other_user_id, before_id, limit)
+
+
+@dm_router.post("/send", response_model=DirectMessageOut, status_code=201)
+async def send_direct(body: SendDirectIn, session: SessionDep, user: CurrentUser):
+    """Send a direct message (also possible over Socket.IO with `send_dm`)."""
+    message = await service.send_direct(session, user.id, body.recipient_id, body.content)
+    after_commit(session, lambda: emitter.direct_message(message.model_dump(mode="json")))
+    return message
+
+
+@dm_router.post("/mark-read/{other_user_id}", response_model=Done)
+async def mark_direct_read(other_user_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    """Mark every message this person sent you as read."""
+    count = await service.mark_direct_read(session, user.id, other_user_id)
+    if count:
+        after_commit(session, lambda: emitter.direct_read(user.id, other_user_id))
+    return Done(message=f"{count} message{'s' if count != 1 else ''} marked as read")
+
+
+@dm_router.delete("/messages/{message_id}", response_model=Done)
+async def delete_direct(message_id: MessageIdPath, session: SessionDep, user: CurrentUser):
+    """Delete a direct message you sent (both sides see it as deleted)."""
+    message = await service.delete_direct(session, user.id, message_id)
+    after_commit(session, lambda: emitter.direct_deleted(message.model_dump(mode="json")))
+    return Done(message="Message deleted")
+
+
+@dm_router.get("/online/{user_id}", response_model=OnlineStatus)
+async def get_online(user_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    """Whether a person is connected right now (always false for someone who blocked you)."""
+    return await service.online_status(session, user.id, user_id)
+
+
+@dm_router.get("/blocked", response_model=BlockList)
+async def get_blocked(session: SessionDep, user: CurrentUser):
+    """People you blocked."""
+    return await service.blocked_list(session, user.id)
+
+
+@dm_router.post("/block/{user_id}", response_model=Done)
+async def block_user(user_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    """Block a person: no direct messages either way, and they no longer see when you are online."""
+    await service.block(session, user.id, user_id)
+    return Done(message="User blocked")
+
+
+@dm_router.delete("/block/{user_id}", response_model=Done)
+async def unblock_user(user_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    """Lift a block you set."""
+    removed = await service.unblock(session, user.id, user_id)
+    return Done(message="User unblocked" if removed else "User was not blocked")

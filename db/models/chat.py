@@ -43,6 +43,9 @@ class DirectMessage(Base):
         Index("ix_direct_messages_pair", func.least(text("sender_id"), text("recipient_id")),
               func.greatest(text("sender_id"), text("recipient_id")), text("id")),
         Index("ix_direct_messages_recipient_unread", "recipient_id", postgresql_where=text("read_at IS NULL")),
+        # The conversation list starts from "my" messages in either direction.
+        Index("ix_direct_messages_sender_id_id", "sender_id", "id"),
+        Index("ix_direct_messages_recipient_id_id", "recipient_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

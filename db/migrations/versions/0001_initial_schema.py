@@ -71,6 +71,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_direct_messages_pair', 'direct_messages', [sa.literal_column('least(sender_id, recipient_id)'), sa.literal_column('greatest(sender_id, recipient_id)'), sa.literal_column('id')], unique=False)
     op.create_index('ix_direct_messages_recipient_unread', 'direct_messages', ['recipient_id'], unique=False, postgresql_where=sa.text('read_at IS NULL'))
+    op.create_index('ix_direct_messages_sender_id_id', 'direct_messages', ['sender_id', 'id'], unique=False)
+    op.create_index('ix_direct_messages_recipient_id_id', 'direct_messages', ['recipient_id', 'id'], unique=False)
     # GeoAlchemy2 creates the GiST index of each geography column (idx_<table>_location) with the table.
     op.create_table('projects',
     sa.Column('id', sa.UUID(), server_default=sa.text('gen_random_uuid()'), nullable=False),
@@ -304,6 +306,8 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_projects_last_activity_at'), table_name='projects')
     op.drop_index(op.f('ix_projects_creator_id'), table_name='projects')
     op.drop_table('projects')
+    op.drop_index('ix_direct_messages_recipient_id_id', table_name='direct_messages')
+    op.drop_index('ix_direct_messages_sender_id_id', table_name='direct_messages')
     op.drop_index('ix_direct_messages_recipient_unread', table_name='direct_messages', postgresql_where=sa.text('read_at IS NULL'))
     op.drop_index('ix_direct_messages_pair', table_name='direct_messages')
     op.drop_table('direct_messages')

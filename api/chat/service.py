@@ -1,0 +1,381 @@
+"""Chat rules: project messages, read receipts, direct messages and blocks.
+
+Used by the REST router and by the Socket.IO handlers (realtime/handlers.py) alike. Functions take
+the session first and never commit. Membership is checked inside the writing statement itself
+(INSERT ... SELECT ... WHERE EXISTS member), so a member removed a moment ago cannot write, on any
+process, without a race between a check and the write.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import and_, delete, exists, func, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.chat.schemas import (BlockedUser, BlockList, Conversation, ConversationList, DirectMessageOut,
+                              DirectMessagePage, MessageOut, MessagePage, OnlineStatus, OnlineUser, OnlineUsers,
+                              ReadReceipt, ReadReceipts, ReadState, UnreadList)
+from api.core.errors import Problem, field_error, forbidden, not_found
+from db.models import (DirectMessage, Message, MessageRead, Profile, Project, ProjectMember, User, UserBlock)
+from db.models.enums import MemberRole
+
+FALLBACK_NAME = "Filmo member"
+MODERATORS = (MemberRole.admin, MemberRole.parent)
+# Chat bumps projects.last_activity_at (the 30-day "dead" rule) at most this often per project,
+# so a busy room does not turn every message into a hot-row update.
+ACTIVITY_GRANULARITY = "1 minute"
+
+
+# ----------------------------------------------------------------- people
+
+
+async def people(session: AsyncSession, user_ids: Iterable[uuid.UUID | str]) -> dict[uuid.UUID, OnlineUser]:
+    """Display name and photo of several people in one query (people without a profile get a neutral name)."""
+    ids = {uuid.UUID(str(u)) for u in user_ids}
+    if not ids:
+        return {}
+    rows = await session.execute(select(Profile.user_id, Profile.name, Profile.profile_photo_url)
+                                 .where(Profile.user_id.in_(ids)))
+    found = {r.user_id: OnlineUser(user_id=r.user_id, name=r.name, profile_photo_url=r.profile_photo_url)
+             for r in rows}
+    return {i: found.get(i) or OnlineUser(user_id=i, name=FALLBACK_NAME) for i in ids}
+
+
+async def display_name(session: AsyncSession, user_id: uuid.UUID) -> OnlineUser:
+    return (await people(session, [user_id]))[user_id]
+
+
+# ----------------------------------------------------------------- membership
+
+
+def _is_member(project_id: uuid.UUID, user_id: uuid.UUID):
+    return exists().where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id)
+
+
+async def member_role(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID) -> MemberRole | None:
+    return await session.scalar(select(ProjectMember.member_role).where(
+        ProjectMember.project_id == project_id, ProjectMember.user_id == user_id))
+
+
+async def _not_member_problem(session: AsyncSession, project_id: uuid.UUID) -> Problem:
+    if await session.scalar(select(Project.id).where(Project.id == project_id)) is None:
+        return not_found("Project")
+    return forbidden("Only members of this project can use its chat")
+
+
+async def require_member(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID) -> MemberRole:
+    role = await member_role(session, project_id, user_id)
+    if role is None:
+        raise await _not_member_problem(session, project_id)
+    return role
+
+
+# ----------------------------------------------------------------- project messages
+
+
+def _message_out(m: Message, sender_name: str) -> MessageOut:
+    # A deleted message keeps its place in the history but never its text.
+    return MessageOut(id=m.id, project_id=m.project_id, sender_id=m.sender_id, sender_name=sender_name,
+                      content="" if m.is_deleted else m.content, sent_at=m.sent_at, edited_at=m.edited_at,
+                      is_deleted=m.is_deleted)
+
+
+async def _touch_project(session: AsyncSession, project_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Project)
+        .where(Project.id == project_id,
+               Project.last_activity_at < func.now() - text(f"interval '{ACTIVITY_GRANULARITY}'"))
+        .values(last_activity_at=func.now()))
+
+
+async def send_message(session: AsyncSession, project_id: uuid.UUID, sender_id: uuid.UUID, content: str,
+                       sender_name: str) -> MessageOut:
+    """Store a message if (and only if) the sender is a member right now."""
+    source = select(literal(project_id), literal(sender_id), literal(content)).where(
+        _is_member(project_id, sender_id))
+    stmt = (pg_insert(Message).from_select(["project_id", "sender_id", "content"], source)
+            .returning(Message))
+    message = (await session.execute(stmt)).scalar_one_or_none()
+    if message is None:
+        raise await _not_member_problem(session, project_id)
+    await _touch_project(session, project_id)
+    return _message_out(message, sender_name)
+
+
+async def _load_message(session: AsyncSession, message_id: int) -> Message:
+    message = await session.get(Message, message_id, with_for_update=True)
+    if message is None:
+        raise not_found("Message")
+    return message
+
+
+async def edit_message(session: AsyncSession, message_id: int, user_id: uuid.UUID, content: str) -> MessageOut:
+    message = await _load_message(session, message_id)
+    role = await member_role(session, message.project_id, user_id)
+    if role is None:
+        raise await _not_member_problem(session, message.project_id)
+    if message.sender_id != user_id:
+        raise forbidden("Only the author can edit a message")
+    if message.is_deleted:
+        raise Problem(409, "This message was deleted and cannot be edited")
+    message.content = content
+    message.edited_at = func.now()
+    await session.flush()
+    await session.refresh(message, ["edited_at"])
+    await _touch_project(session, message.project_id)
+    return _message_out(message, (await display_name(session, user_id)).name)
+
+
+async def delete_message(session: AsyncSession, message_id: int, user_id: uuid.UUID) -> MessageOut:
+    """Soft delete by the author, or by an admin/parent of the project. Idempotent for allowed callers."""
+    message = await _load_message(session, message_id)
+    role = await member_role(session, message.project_id, user_id)
+    if role is None:
+        raise await _not_member_problem(session, message.project_id)
+    if message.sender_id != user_id and role not in MODERATORS:
+        raise forbidden("Only the author or a project admin/parent can delete this message")
+    if not message.is_deleted:
+        message.is_deleted = True
+        message.deleted_at = func.now()
+        await session.flush()
+    return _message_out(message, (await display_name(session, message.sender_id)).name)
+
+
+async def list_messages(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID,
+                        before_id: int | None, limit: int) -> MessagePage:
+    await require_member(session, project_id, user_id)
+    stmt = (select(Message, func.coalesce(Profile.name, FALLBACK_NAME).label("sender_name"))
+            .outerjoin(Profile, Profile.user_id == Message.sender_id)
+            .where(Message.project_id == project_id)
+            .order_by(Message.id.desc()).limit(limit + 1))
+    if before_id is not None:
+        stmt = stmt.where(Message.id < before_id)
+    rows = (await session.execute(stmt)).all()
+    page = rows[:limit]
+    last_read = await session.scalar(select(MessageRead.last_read_message_id).where(
+        MessageRead.project_id == project_id, MessageRead.user_id == user_id))
+    return MessagePage(messages=[_message_out(r.Message, r.sender_name) for r in page],
+                       next_before_id=page[-1].Message.id if len(rows) > limit else None,
+                       last_read_message_id=last_read)
+
+
+async def _unread(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID, after_id: int | None) -> int:
+    return await session.scalar(select(func.count()).select_from(Message).where(
+        Message.project_id == project_id, Message.id > (after_id or 0), Message.sender_id != user_id,
+        Message.is_deleted.is_(False)))
+
+
+async def mark_read(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID, message_id: int) -> ReadState:
+    """Move the reader's mark forward (never back) to a message of this project."""
+    await require_member(session, project_id, user_id)
+    in_project = await session.scalar(select(Message.id).where(Message.id == message_id,
+                                                               Message.project_id == project_id))
+    if in_project is None:
+        raise field_error("message_id", "no such message in this project", status=404)
+    stmt = pg_insert(MessageRead).values(project_id=project_id, user_id=user_id, last_read_message_id=message_id)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[MessageRead.project_id, MessageRead.user_id],
+        set_={"last_read_message_id": func.greatest(MessageRead.last_read_message_id,
+                                                    stmt.excluded.last_read_message_id),
+              "updated_at": func.now()}).returning(MessageRead.last_read_message_id)
+    last_read = (await session.execute(stmt)).scalar_one()
+    return ReadState(project_id=project_id, last_read_message_id=last_read,
+                     unread_count=await _unread(session, project_id, user_id, last_read))
+
+
+async def read_state(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID) -> ReadState:
+    await require_member(session, project_id, user_id)
+    last_read = await session.scalar(select(MessageRead.last_read_message_id).where(
+        MessageRead.project_id == project_id, MessageRead.user_id == user_id))
+    return ReadState(project_id=project_id, last_read_message_id=last_read,
+                     unread_count=await _unread(session, project_id, user_id, last_read))
+
+
+async def unread_counts(session: AsyncSession, user_id: uuid.UUID) -> UnreadList:
+    """Unread counts of every project the person belongs to, in one statement."""
+    unread = (select(func.count()).select_from(Message)
+              .where(Message.project_id == ProjectMember.project_id,
+                     Message.id > func.coalesce(MessageRead.last_read_message_id, 0),
+                     Message.sender_id != user_id, Message.is_deleted.is_(False))
+              .correlate(ProjectMember, MessageRead).scalar_subquery())
+    rows = await session.execute(
+        select(ProjectMember.project_id, MessageRead.last_read_message_id, unread.label("unread"))
+        .outerjoin(MessageRead, and_(MessageRead.project_id == ProjectMember.project_id,
+                                     MessageRead.user_id == ProjectMember.user_id))
+        .where(ProjectMember.user_id == user_id).order_by(ProjectMember.joined_at))
+    return UnreadList(projects=[ReadState(project_id=r.project_id, last_read_message_id=r.last_read_message_id,
+                                          unread_count=r.unread) for r in rows])
+
+
+async def read_receipts(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID) -> ReadReceipts:
+    """Each current member's last read message."""
+    await require_member(session, project_id, user_id)
+    rows = await session.execute(
+        select(MessageRead.user_id, MessageRead.last_read_message_id,
+               func.coalesce(Profile.name, FALLBACK_NAME).label("name"))
+        .join(ProjectMember, and_(ProjectMember.project_id == MessageRead.project_id,
+                                  ProjectMember.user_id == MessageRead.user_id))
+        .outerjoin(Profile, Profile.user_id == MessageRead.user_id)
+        .where(MessageRead.project_id == project_id).order_by(MessageRead.last_read_message_id.desc()))
+    return ReadReceipts(project_id=project_id, receipts=[
+        ReadReceipt(user_id=r.user_id, name=r.name, last_read_message_id=r.last_read_message_id) for r in rows])
+
+
+async def online_users(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID,
+                       *, check_member: bool = True) -> OnlineUsers:
+    from realtime import presence
+
+    if check_member:
+        await require_member(session, project_id, user_id)
+    ids = await presence.online_user_ids(str(project_id))
+    found = await people(session, ids)
+    listed = sorted(found.values(), key=lambda p: (p.name.lower(), str(p.user_id)))
+    return OnlineUsers(project_id=project_id, online_users=listed)
+
+
+# ----------------------------------------------------------------- direct messages and blocks
+#
+# A block stops direct messages in BOTH directions (the blocker unblocks to write again, so a
+# blocked person never receives a message they cannot answer) and hides the blocker's online
+# status from the blocked person. Project chat is shared team space and is not affected.
+
+
+def _dm_out(m: DirectMessage) -> DirectMessageOut:
+    return DirectMessageOut(id=m.id, sender_id=m.sender_id, recipient_id=m.recipient_id,
+                            content="" if m.is_deleted else m.content, sent_at=m.sent_at, read_at=m.read_at,
+                            edited_at=m.edited_at, is_deleted=m.is_deleted)
+
+
+async def _active_user(session: AsyncSession, user_id: uuid.UUID, field: str) -> User:
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise field_error(field, "no such person", status=404)
+    return user
+
+
+async def blocks_between(session: AsyncSession, me: uuid.UUID, other: uuid.UUID) -> tuple[bool, bool]:
+    """(I blocked them, they blocked me)."""
+    rows = (await session.execute(select(UserBlock.blocker_id).where(or_(
+        and_(UserBlock.blocker_id == me, UserBlock.blocked_id == other),
+        and_(UserBlock.blocker_id == other, UserBlock.blocked_id == me))))).scalars().all()
+    return me in rows, other in rows
+
+
+async def can_message(session: AsyncSession, me: uuid.UUID, other: uuid.UUID) -> None:
+    i_blocked, they_blocked = await blocks_between(session, me, other)
+    if i_blocked:
+        raise forbidden("You blocked this person; unblock them to send messages")
+    if they_blocked:
+        raise forbidden("This person is not accepting messages from you")
+
+
+async def send_direct(session: AsyncSession, sender_id: uuid.UUID, recipient_id: uuid.UUID,
+                      content: str) -> DirectMessageOut:
+    if recipient_id == sender_id:
+        raise field_error("recipient_id", "you cannot send a direct message to yourself")
+    await _active_user(session, recipient_id, "recipient_id")
+    await can_message(session, sender_id, recipient_id)
+    message = DirectMessage(sender_id=sender_id, recipient_id=recipient_id, content=content)
+    session.add(message)
+    await session.flush()
+    await session.refresh(message, ["sent_at", "is_deleted"])
+    return _dm_out(message)
+
+
+async def conversations(session: AsyncSession, me: uuid.UUID) -> ConversationList:
+    """One row per person I exchanged messages with: last message and my unread count, in one query."""
+    sql = text("""
+        WITH mine AS (
+            SELECT id, sender_id, recipient_id, content, sent_at, read_at, edited_at, is_deleted,
+                   CASE WHEN sender_id = :me THEN recipient_id ELSE sender_id END AS other_id
+            FROM direct_messages WHERE sender_id = :me
+            UNION ALL
+            SELECT id, sender_id, recipient_id, content, sent_at, read_at, edited_at, is_deleted, sender_id
+            FROM direct_messages WHERE recipient_id = :me
+        ), ranked AS (
+            SELECT mine.*,
+                   row_number() OVER (PARTITION BY other_id ORDER BY id DESC) AS rn,
+                   count(*) FILTER (WHERE recipient_id = :me AND read_at IS NULL AND NOT is_deleted)
+                       OVER (PARTITION BY other_id) AS unread
+            FROM mine
+        )
+        SELECT r.*, coalesce(p.name, :fallback) AS other_name, p.profile_photo_url AS other_photo
+        FROM ranked r LEFT JOIN user_profiles p ON p.user_id = r.other_id
+        WHERE r.rn = 1
+        ORDER BY r.id DESC
+    """)
+    rows = (await session.execute(sql, {"me": me, "fallback": FALLBACK_NAME})).mappings().all()
+    return ConversationList(conversations=[Conversation(
+        other_user_id=r["other_id"], other_user_name=r["other_name"], other_user_photo_url=r["other_photo"],
+        unread_count=r["unread"],
+        last_message=DirectMessageOut(id=r["id"], sender_id=r["sender_id"], recipient_id=r["recipient_id"],
+                                      content="" if r["is_deleted"] else r["content"], sent_at=r["sent_at"],
+                                      read_at=r["read_at"], edited_at=r["edited_at"], is_deleted=r["is_deleted"]))
+        for r in rows])
+
+
+def _pair(a: uuid.UUID, b: uuid.UUID):
+    lo, hi = sorted([a, b], key=str)
+    return and_(func.least(DirectMessage.sender_id, DirectMessage.recipient_id) == lo,
+                func.greatest(DirectMessage.sender_id, DirectMessage.recipient_id) == hi)
+
+
+async def history(session: AsyncSession, me: uuid.UUID, other: uuid.UUID, before_id: int | None,
+                  limit: int) -> DirectMessagePage:
+    stmt = select(DirectMessage).where(_pair(me, other)).order_by(DirectMessage.id.desc()).limit(limit + 1)
+    if before_id is not None:
+        stmt = stmt.where(DirectMessage.id < before_id)
+    rows = (await session.execute(stmt)).scalars().all()
+    page = rows[:limit]
+    return DirectMessagePage(other_user_id=other, messages=[_dm_out(m) for m in page],
+                             next_before_id=page[-1].id if len(rows) > limit else None)
+
+
+async def mark_direct_read(session: AsyncSession, me: uuid.UUID, other: uuid.UUID) -> int:
+    result = await session.execute(update(DirectMessage).where(
+        DirectMessage.recipient_id == me, DirectMessage.sender_id == other, DirectMessage.read_at.is_(None))
+        .values(read_at=func.now()))
+    return result.rowcount or 0
+
+
+async def delete_direct(session: AsyncSession, me: uuid.UUID, message_id: int) -> DirectMessageOut:
+    message = await session.get(DirectMessage, message_id, with_for_update=True)
+    # Someone else's message is reported as missing: ids of other conversations stay private.
+    if message is None or me not in (message.sender_id, message.recipient_id):
+        raise not_found("Message")
+    if message.sender_id != me:
+        raise forbidden("You can only delete messages you sent")
+    message.is_deleted = True
+    await session.flush()
+    return _dm_out(message)
+
+
+async def block(session: AsyncSession, me: uuid.UUID, other: uuid.UUID) -> None:
+    if other == me:
+        raise field_error("user_id", "you cannot block yourself")
+    await _active_user(session, other, "user_id")
+    await session.execute(pg_insert(UserBlock).values(blocker_id=me, blocked_id=other).on_conflict_do_nothing())
+
+
+async def unblock(session: AsyncSession, me: uuid.UUID, other: uuid.UUID) -> bool:
+    result = await session.execute(delete(UserBlock).where(UserBlock.blocker_id == me, UserBlock.blocked_id == other))
+    return bool(result.rowcount)
+
+
+async def blocked_list(session: AsyncSession, me: uuid.UUID) -> BlockList:
+    rows = await session.execute(
+        select(UserBlock.blocked_id, UserBlock.created_at, func.coalesce(Profile.name, FALLBACK_NAME).label("name"))
+        .outerjoin(Profile, Profile.user_id == UserBlock.blocked_id)
+        .where(UserBlock.blocker_id == me).order_by(UserBlock.created_at.desc()))
+    return BlockList(blocked=[BlockedUser(user_id=r.blocked_id, name=r.name, blocked_at=r.created_at) for r in rows])
+
+
+async def online_status(session: AsyncSession, me: uuid.UUID, other: uuid.UUID) -> OnlineStatus:
+    from realtime import presence
+
+    await _active_user(session, other, "user_id")
+    _, they_blocked = await blocks_between(session, me, other)
+    online = False if they_blocked else await presence.is_online(str(other))
+    return OnlineStatus(user_id=other, is_online=online)

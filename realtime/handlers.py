@@ -1,0 +1,375 @@
+"""Socket.IO events: authentication, project rooms, chat, typing, read receipts, direct messages.
+
+Every client event may ask for an acknowledgement; the ack is `{"ok": true, ...}` or
+`{"ok": false, "error": {"code", "reason", "errors"?}}`. A failed event also gets an `error` event
+`{"event", "code", "reason"}`, so clients that do not use acks still learn why. A bad frame never
+affects the connection or other clients.
+
+Rules live in api/chat/service.py; this module only translates events. Broadcasts go through
+realtime.emitter (Redis), and always after the data is committed.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from pydantic import BaseModel, ValidationError
+
+from api.auth.dependencies import user_from_token
+from api.auth.tokens import InvalidToken, decode_access_token
+from api.chat import service
+from api.chat.schemas import (EditMessageIn, MarkReadEvent, MessageRef, OtherUserRef, ProjectRef, SendDirectEvent,
+                              SendMessageIn, TokenIn, UserRef)
+from api.core.errors import Problem
+from api.core.redis import get_redis
+from api.core.settings import get_settings
+from db.session import get_sessionmaker, unit_of_work
+from realtime import emitter, presence
+from realtime.config import get_realtime_settings
+from realtime.emitter import NAMESPACE, project_room, user_room
+from realtime.server import sio
+
+log = logging.getLogger("filmo.realtime")
+
+
+@dataclass
+class Conn:
+    """What this process knows about one of its sockets."""
+
+    user_id: uuid.UUID
+    name: str
+    exp: float
+    projects: set[str] = field(default_factory=set)
+
+
+_conns: dict[str, Conn] = {}
+_background_started = False
+
+
+class EventError(Exception):
+    def __init__(self, code: str, reason: str, errors: list[dict] | None = None):
+        super().__init__(reason)
+        self.code, self.reason, self.errors = code, reason, errors
+
+
+_PROBLEM_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "invalid_payload",
+                  429: "rate_limited"}
+
+
+def _error(code: str, reason: str, errors: list[dict] | None = None) -> dict:
+    body: dict[str, Any] = {"code": code, "reason": reason}
+    if errors:
+        body["errors"] = errors
+    return {"ok": False, "error": body}
+
+
+def _validation_errors(exc: ValidationError) -> list[dict]:
+    out = []
+    for err in exc.errors():
+        reason = err.get("msg", "invalid")
+        if reason.startswith("Value error, "):
+            reason = reason[len("Value error, "):]
+        out.append({"field": ".".join(str(p) for p in err.get("loc", ())) or "data", "reason": reason})
+    return out
+
+
+def _in_room(sid: str, room: str) -> bool:
+    members = sio.manager.rooms.get(NAMESPACE, {}).get(room)
+    return members is not None and sid in members
+
+
+# ----------------------------------------------------------------- authentication
+
+
+async def _authenticate(token: Any) -> tuple[uuid.UUID, str, float]:
+    """(user id, display name, token expiry) or EventError with a reason a person can act on."""
+    if not isinstance(token, str) or not token:
+        raise EventError("missing_token", "Send the access token in the auth payload: {\"token\": \"<access token>\"}")
+    try:
+        claims = decode_access_token(token)
+    except InvalidToken as exc:
+        if "expired" in str(exc):
+            raise EventError("token_expired", "The access token has expired: refresh it and connect again") from None
+        raise EventError("invalid_token", "The access token is invalid") from None
+    async with get_sessionmaker()() as session:
+        try:
+            user = await user_from_token(session, token)
+        except Problem as problem:
+            code = "account_inactive" if "not active" in problem.detail else "session_ended"
+            raise EventError(code, problem.detail) from None
+        person = await service.display_name(session, user.id)
+    return user.id, person.name, float(claims["exp"])
+
+
+@sio.event
+async def connect(sid: str, environ: dict, auth: Any = None):
+    _ensure_background()
+    token = auth.get("token") if isinstance(auth, dict) else None
+    try:
+        user_id, name, exp = await _authenticate(token)
+    except EventError as exc:
+        raise socketio.exceptions.ConnectionRefusedError(exc.reason, {"code": exc.code}) from None
+    _conns[sid] = Conn(user_id=user_id, name=name, exp=exp)
+    await sio.enter_room(sid, user_room(user_id))
+    await presence.register_connection(str(user_id), sid)
+
+
+@sio.event
+async def disconnect(sid: str, reason: Any = None):
+    conn = _conns.pop(sid, None)
+    if conn is None:
+        return
+    try:
+        for project_id in list(conn.projects):
+            if _in_room(sid, project_room(project_id)) and await presence.leave(project_id, str(conn.user_id), sid):
+                await emitter.announce_presence("user_left", project_id, conn.user_id, conn.name)
+        await presence.unregister_connection(str(conn.user_id), sid)
+    except Exception:  # the heartbeat expiry cleans up whatever this could not
+        log.exception("presence cleanup failed for %s", sid)
+
+
+async def _end_expired(sid: str) -> None:
+    await sio.emit("error", {"event": None, "code": "token_expired",
+                             "reason": "The access token has expired: refresh it and connect again"}, to=sid)
+    await sio.disconnect(sid)
+
+
+# ----------------------------------------------------------------- event plumbing
+
+Handler = Callable[[str, Conn, Any], Awaitable[dict]]
+
+
+def event(name: str, schema: type[BaseModel] | None, *aliases: str):
+    """Register a handler that gets a validated payload and returns the ack body."""
+
+    def wrap(fn: Callable[[str, Conn, Any], Awaitable[dict]]):
+        async def handler(sid: str, *args):
+            conn = _conns.get(sid)
+            if conn is None:
+                return _error("not_connected", "This connection is not authenticated")
+            if conn.exp <= time.time() and name != "auth":
+                await _end_expired(sid)
+                return _error("token_expired", "The access token has expired: refresh it and connect again")
+            try:
+                if schema is None:
+                    body = None
+                else:
+                    if len(args) != 1 or not isinstance(args[0], dict):
+                        raise EventError("invalid_payload", f"'{name}' takes one JSON object",
+                                         [{"field": "data", "reason": "must be a JSON object"}])
+                    try:
+                        body = schema.model_validate(args[0])
+                    except ValidationError as exc:
+                        errors = _validation_errors(exc)
+                        raise EventError("invalid_payload", "; ".join(f"{e['field']}: {e['reason']}"
+                                                                      for e in errors[:5]), errors) from None
+                result = await fn(sid, conn, body)
+                return {"ok": True, **result}
+            except Problem as problem:
+                exc = EventError(_PROBLEM_CODES.get(problem.status, "error"), problem.detail, problem.errors)
+            except EventError as err:
+                exc = err
+            except Exception:
+                log.exception("socket event %s failed", name)
+                exc = EventError("internal", "An unexpected error occurred. It has been logged.")
+            await sio.emit("error", {"event": name, "code": exc.code, "reason": exc.reason}, to=sid)
+            return _error(exc.code, exc.reason, exc.errors)
+
+        for event_name in (name, *aliases):
+            sio.on(event_name, handler)
+        return fn
+
+    return wrap
+
+
+@sio.on("*")
+async def unknown_event(event_name: str, sid: str, *args):
+    reason = f"Unknown event '{str(event_name)[:64]}'"
+    await sio.emit("error", {"event": str(event_name)[:64], "code": "unknown_event", "reason": reason}, to=sid)
+    return _error("unknown_event", reason)
+
+
+@event("auth", TokenIn, "refresh_token")
+async def renew(sid: str, conn: Conn, body: TokenIn) -> dict:
+    """A fresh access token keeps a long-lived connection going past the old token's expiry."""
+    user_id, name, exp = await _authenticate(body.token)
+    if user_id != conn.user_id:
+        raise EventError("invalid_token", "The new token belongs to a different account")
+    conn.exp, conn.name = exp, name
+    return {"expires_at": int(exp)}
+
+
+# ----------------------------------------------------------------- project rooms
+
+
+@event("join_project", ProjectRef)
+async def join_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
+    project_id, room = str(body.project_id), project_room(body.project_id)
+    async with get_sessionmaker()() as session:
+        await service.require_member(session, body.project_id, conn.user_id)
+    await sio.enter_room(sid, room)
+    came_online = await presence.join(project_id, str(conn.user_id), sid)
+    # Check again now that the socket is in the room: a removal that committed in between is seen
+    # here, and one that commits later finds this socket and takes it out (realtime.emitter).
+    async with get_sessionmaker()() as session:
+        still_member = await service.member_role(session, body.project_id, conn.user_id) is not None
+        state = await service.read_state(session, body.project_id, conn.user_id) if still_member else None
+        online = await service.online_users(session, body.project_id, conn.user_id, check_member=False)
+    if state is None:
+        await sio.leave_room(sid, room)
+        if await presence.leave(project_id, str(conn.user_id), sid):
+            await emitter.announce_presence("user_left", project_id, conn.user_id, conn.name)
+        raise EventError("forbidden", "Only members of this project can use its chat")
+    conn.projects.add(project_id)
+    if came_online:
+        await emitter.announce_presence("user_joined", project_id, conn.user_id, conn.name)
+    return {"project_id": project_id, "online_users": [u.model_dump(mode="json") for u in online.online_users],
+            "last_read_message_id": state.last_read_message_id, "unread_count": state.unread_count}
+
+
+@event("leave_project", ProjectRef)
+async def leave_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
+    project_id = str(body.project_id)
+    conn.projects.discard(project_id)
+    if _in_room(sid, project_room(project_id)):
+        await sio.leave_room(sid, project_room(project_id))
+        if await presence.leave(project_id, str(conn.user_id), sid):
+            await emitter.announce_presence("user_left", project_id, conn.user_id, conn.name)
+    return {"project_id": project_id}
+
+
+@event("send_message", SendMessageIn)
+async def send_message(sid: str, conn: Conn, body: SendMessageIn) -> dict:
+    # Stored (and committed) first, broadcast second; membership is checked inside the INSERT.
+    async with unit_of_work() as session:
+        message = await service.send_message(session, body.project_id, conn.user_id, body.content, conn.name)
+    payload = message.model_dump(mode="json")
+    await emitter.message(payload)
+    return {"message": payload}
+
+
+@event("edit_message", EditMessageIn)
+async def edit_message(sid: str, conn: Conn, body: EditMessageIn) -> dict:
+    async with unit_of_work() as session:
+        message = await service.edit_message(session, body.message_id, conn.user_id, body.content)
+    payload = message.model_dump(mode="json")
+    await emitter.message_edited(payload)
+    return {"message": payload}
+
+
+@event("delete_message", MessageRef)
+async def delete_message(sid: str, conn: Conn, body: MessageRef) -> dict:
+    async with unit_of_work() as session:
+        message = await service.delete_message(session, body.message_id, conn.user_id)
+    await emitter.message_deleted(message.project_id, message.id)
+    return {"message_id": message.id, "project_id": str(message.project_id)}
+
+
+async def _throttled(kind: str, scope: str, user_id: uuid.UUID) -> bool:
+    """True when this user already sent this kind of signal here within the interval (any tab, any process)."""
+    interval_ms = int(get_realtime_settings().chat_typing_interval_s * 1000)
+    if interval_ms <= 0:
+        return False
+    key = f"{get_settings().queue_namespace}:rt:{kind}:{scope}:{user_id}"
+    return not await get_redis().set(key, "1", nx=True, px=interval_ms)
+
+
+@event("typing", ProjectRef)
+async def typing(sid: str, conn: Conn, body: ProjectRef) -> dict:
+    project_id = str(body.project_id)
+    # Being in the room is the check: a removed member has been taken out of it.
+    if project_id not in conn.projects or not _in_room(sid, project_room(project_id)):
+        raise EventError("not_joined", "Join the project chat first (join_project)")
+    if await _throttled("typing", project_id, conn.user_id):
+        return {"throttled": True}
+    await sio.emit("typing", {"project_id": project_id, "user_id": str(conn.user_id), "user_name": conn.name},
+                   room=project_room(project_id), skip_sid=sid)
+    return {"throttled": False}
+
+
+@event("mark_read", MarkReadEvent)
+async def mark_read(sid: str, conn: Conn, body: MarkReadEvent) -> dict:
+    async with unit_of_work() as session:
+        state = await service.mark_read(session, body.project_id, conn.user_id, body.message_id)
+    await emitter.read_receipt(body.project_id, conn.user_id, state.last_read_message_id)
+    return state.model_dump(mode="json")
+
+
+@event("unread_counts", None)
+async def unread_counts(sid: str, conn: Conn, body: None) -> dict:
+    async with get_sessionmaker()() as session:
+        result = await service.unread_counts(session, conn.user_id)
+    return result.model_dump(mode="json")
+
+
+# ----------------------------------------------------------------- direct messages
+
+
+@event("send_dm", SendDirectEvent)
+async def send_dm(sid: str, conn: Conn, body: SendDirectEvent) -> dict:
+    async with unit_of_work() as session:
+        message = await service.send_direct(session, conn.user_id, body.to_user_id, body.content)
+    payload = message.model_dump(mode="json")
+    await emitter.direct_message(payload, skip_sid=sid)
+    return {"message": payload}
+
+
+@event("dm_typing", UserRef)
+async def dm_typing(sid: str, conn: Conn, body: UserRef) -> dict:
+    if await _throttled("dm_typing", str(body.to_user_id), conn.user_id):
+        return {"throttled": True}
+    async with get_sessionmaker()() as session:
+        await service.can_message(session, conn.user_id, body.to_user_id)
+    await sio.emit("dm_typing", {"user_id": str(conn.user_id), "user_name": conn.name},
+                   room=user_room(body.to_user_id))
+    return {"throttled": False}
+
+
+@event("dm_mark_read", OtherUserRef)
+async def dm_mark_read(sid: str, conn: Conn, body: OtherUserRef) -> dict:
+    async with unit_of_work() as session:
+        count = await service.mark_direct_read(session, conn.user_id, body.other_user_id)
+    if count:
+        await emitter.direct_read(conn.user_id, body.other_user_id)
+    return {"marked": count}
+
+
+# ----------------------------------------------------------------- heartbeat, expiry and sweeping
+
+
+def _ensure_background() -> None:
+    global _background_started
+    if not _background_started:
+        _background_started = True
+        sio.start_background_task(_background)
+
+
+async def _tick() -> None:
+    now = time.time()
+    for sid, conn in list(_conns.items()):
+        if conn.exp <= now:
+            await _end_expired(sid)
+    entries = []
+    for sid, conn in list(_conns.items()):
+        # Another process may have taken this socket out of a room (member removed).
+        conn.projects = {p for p in conn.projects if _in_room(sid, project_room(p))}
+        entries.append((sid, str(conn.user_id), sorted(conn.projects)))
+    for project_id, user_id in await presence.heartbeat(entries):
+        await emitter.announce_presence("user_joined", project_id, user_id)
+    for project_id, user_id in await presence.sweep():
+        await emitter.announce_presence("user_left", project_id, user_id)
+
+
+async def _background() -> None:
+    interval = get_realtime_settings().presence_heartbeat_s
+    while True:
+        await sio.sleep(interval)
+        try:
+            await _tick()
+        except Exception:  # keep beating: a Redis blip must not end presence for this process
+            log.exception("presence heartbeat failed")

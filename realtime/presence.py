@@ -1,0 +1,199 @@
+"""Presence in Redis: who is online per project, shared by every API process.
+
+A crashed process never runs its disconnect handlers, so nothing here trusts them alone: every
+connection has a last-seen score that its process refreshes each heartbeat, readers ignore scores
+older than the expiry, and a sweeper (whichever live process takes the sweep lock) removes expired
+people and announces `user_left`.
+
+Keys (prefixed with the queue namespace):
+  rt:pu:<project>         ZSET user_id -> last seen      who is online in a project (tabs count once)
+  rt:pc:<project>:<user>  ZSET sid -> last seen          that person's connections in the project
+  rt:us:<user>            ZSET sid -> last seen          all connections of a person (DM presence, revocation)
+  rt:projects             SET project ids that have presence entries (what the sweeper visits)
+  rt:sweep                lock so one process sweeps per interval
+Each multi-key change is one Lua script, so two processes never interleave half-updates.
+"""
+from __future__ import annotations
+
+import time
+
+from api.core.redis import get_redis
+from api.core.settings import get_settings
+from realtime.config import get_realtime_settings
+
+# Returns 1 when the person was not online in the project before (announce user_joined).
+_JOIN = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
+local was = redis.call('ZSCORE', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('SADD', KEYS[3], ARGV[5])
+if was then return 0 end
+return 1
+"""
+# Returns 1 when this was the person's last live connection in the project (announce user_left).
+_LEAVE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[1])
+  return redis.call('ZREM', KEYS[2], ARGV[2])
+end
+return 0
+"""
+# Removes a person whose last heartbeat is older than the cutoff; 1 when this call removed them.
+_SWEEP_USER = """
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) < tonumber(ARGV[2]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+"""
+_DROP_IF_EMPTY = """
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
+"""
+# A member was removed: forget them in the project; 1 when they were online there.
+_REVOKE = """
+local s = redis.call('ZSCORE', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if s and tonumber(s) >= tonumber(ARGV[2]) then return 1 end
+return 0
+"""
+
+
+def _prefix() -> str:
+    return f"{get_settings().queue_namespace}:rt"
+
+
+def _k_pu(project_id: str) -> str:
+    return f"{_prefix()}:pu:{project_id}"
+
+
+def _k_pc(project_id: str, user_id: str) -> str:
+    return f"{_prefix()}:pc:{project_id}:{user_id}"
+
+
+def _k_us(user_id: str) -> str:
+    return f"{_prefix()}:us:{user_id}"
+
+
+def _k_projects() -> str:
+    return f"{_prefix()}:projects"
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _cutoff(now: float | None = None) -> float:
+    return (now or _now()) - get_realtime_settings().presence_expiry_s
+
+
+def _ttl_ms() -> int:
+    # Keys outlive a few expiries so a live heartbeat always finds them; abandoned keys vanish.
+    return int(get_realtime_settings().presence_expiry_s * 3 * 1000)
+
+
+async def _eval(script: str, keys: list[str], args: list) -> int:
+    redis = get_redis()
+    return int(await redis.eval(script, len(keys), *keys, *args))
+
+
+async def register_connection(user_id: str, sid: str) -> None:
+    redis = get_redis()
+    pipe = redis.pipeline(transaction=False)
+    pipe.zadd(_k_us(user_id), {sid: _now()})
+    pipe.pexpire(_k_us(user_id), _ttl_ms())
+    await pipe.execute()
+
+
+async def unregister_connection(user_id: str, sid: str) -> None:
+    await get_redis().zrem(_k_us(user_id), sid)
+
+
+async def join(project_id: str, user_id: str, sid: str) -> bool:
+    """Mark this connection present in the project; True when the person just came online there."""
+    now = _now()
+    return bool(await _eval(_JOIN, [_k_pc(project_id, user_id), _k_pu(project_id), _k_projects()],
+                            [sid, user_id, now, _cutoff(now), project_id, _ttl_ms()]))
+
+
+async def leave(project_id: str, user_id: str, sid: str) -> bool:
+    """Remove this connection; True when it was the person's last one in the project."""
+    return bool(await _eval(_LEAVE, [_k_pc(project_id, user_id), _k_pu(project_id)], [sid, user_id, _cutoff()]))
+
+
+async def revoke(project_id: str, user_id: str) -> bool:
+    """Forget a removed member in the project; True when they were online there."""
+    return bool(await _eval(_REVOKE, [_k_pc(project_id, user_id), _k_pu(project_id)], [user_id, _cutoff()]))
+
+
+async def online_user_ids(project_id: str) -> list[str]:
+    return list(await get_redis().zrangebyscore(_k_pu(project_id), _cutoff(), "+inf"))
+
+
+async def is_online(user_id: str) -> bool:
+    return await get_redis().zcount(_k_us(user_id), _cutoff(), "+inf") > 0
+
+
+async def connection_ids(user_id: str) -> list[str]:
+    """Every socket id the person may hold on any process (stale ones are harmless to address)."""
+    return list(await get_redis().zrange(_k_us(user_id), 0, -1))
+
+
+async def heartbeat(entries: list[tuple[str, str, list[str]]]) -> list[tuple[str, str]]:
+    """Refresh (sid, user_id, [project ids]) of this process's live connections.
+
+    Returns (project_id, user_id) pairs whose person had been swept (e.g. this process stalled past
+    the expiry) and is online again, so the caller can announce user_joined.
+    """
+    if not entries:
+        return []
+    redis = get_redis()
+    now = _now()
+    cutoff = _cutoff(now)
+    ttl = _ttl_ms()
+    pipe = redis.pipeline(transaction=False)
+    order: list[tuple[str, str] | None] = []
+    for sid, user_id, project_ids in entries:
+        pipe.zadd(_k_us(user_id), {sid: now})
+        pipe.pexpire(_k_us(user_id), ttl)
+        order += [None, None]
+        for project_id in project_ids:
+            pipe.eval(_JOIN, 3, _k_pc(project_id, user_id), _k_pu(project_id), _k_projects(),
+                      sid, user_id, now, cutoff, project_id, ttl)
+            order.append((project_id, user_id))
+    results = await pipe.execute()
+    returned = {key for key, res in zip(order, results) if key is not None and int(res) == 1}
+    return sorted(returned)
+
+
+async def sweep() -> list[tuple[str, str]]:
+    """Remove people whose heartbeats stopped; returns (project_id, user_id) pairs that just left.
+
+    Only one process sweeps per interval (a short Redis lock); each removal is atomic, so a person
+    is announced as gone exactly once even if two sweeps overlap.
+    """
+    settings = get_realtime_settings()
+    redis = get_redis()
+    lock_ms = max(int(settings.presence_heartbeat_s * 1000 * 0.8), 100)
+    if not await redis.set(f"{_prefix()}:sweep", "1", nx=True, px=lock_ms):
+        return []
+    cutoff = _cutoff()
+    gone: list[tuple[str, str]] = []
+    for project_id in await redis.smembers(_k_projects()):
+        stale = await redis.zrangebyscore(_k_pu(project_id), "-inf", f"({cutoff}")
+        for user_id in stale:
+            if await _eval(_SWEEP_USER, [_k_pu(project_id), _k_pc(project_id, user_id)], [user_id, cutoff]):
+                gone.append((project_id, user_id))
+        await _eval(_DROP_IF_EMPTY, [_k_pu(project_id), _k_projects()], [project_id])
+    return gone
