@@ -54,7 +54,9 @@ sha="$(sha256sum "$OS_DIR/pom.xml" | cut -d' ' -f1)"
 if [[ "$(cat "$OS_DIR/lib/.pom.sha" 2>/dev/null)" != "$sha" ]]; then
   step "opensearch: resolving jars with Maven into infra/opensearch/lib"
   rm -rf "${OS_DIR:?}/lib"
-  mvn -B -q -f "$OS_DIR/pom.xml" dependency:copy-dependencies -DoutputDirectory="$OS_DIR/lib"
+  mkdir -p "$LOGS"
+  mvn -B -q -f "$OS_DIR/pom.xml" dependency:copy-dependencies -DoutputDirectory="$OS_DIR/lib" \
+    >"$LOGS/maven.log" 2>&1 || { tail_log "$LOGS/maven.log"; die "Maven could not resolve the OpenSearch jars"; }
   echo "$sha" > "$OS_DIR/lib/.pom.sha"
   done_step
 else
