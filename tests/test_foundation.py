@@ -74,3 +74,23 @@ def test_docker_compose_describes_the_same_stack():
     for name in ("api", "worker", "scheduler"):
         assert services[name]["command"][:2] == ["filmo", {"api": "serve", "worker": "worker",
                                                            "scheduler": "scheduler"}[name]]
+
+
+async def test_seed_demo_is_idempotent_and_goes_through_the_services(db):
+    from sqlalchemy import func, select
+
+    from db.models import Project, SearchOutbox, User
+
+    def run_seed() -> str:
+        result = subprocess.run([sys.executable, "-m", "api.cli", "seed", "--demo"], cwd=REPO, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    first = run_seed()
+    assert "6 people, 5 projects added" in first
+    assert "0 people, 0 projects added" in run_seed()
+    assert await db.scalar(select(func.count()).select_from(User)) == 6
+    assert await db.scalar(select(func.count()).select_from(Project)) == 5
+    # Every demo profile and project reached the search outbox in its own transaction.
+    assert await db.scalar(select(func.count()).select_from(SearchOutbox)) >= 11
