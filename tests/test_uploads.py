@@ -403,3 +403,24 @@ async def test_failed_replacement_keeps_the_old_photo(client, owner):
     assert resp.status_code == 422
     assert stored_path(first["url"]).exists()
     assert (await profile_of(owner.id)).profile_photo_url == first["url"]
+
+
+async def test_over_real_http(start_server, owner):
+    """Through a real uvicorn process: the early 413 reaches the client, and a stored photo is served."""
+    import httpx
+
+    server = start_server(extra_env={"PUBLIC_BASE_URL": "http://media.example"})
+    big = b"\xff\xd8\xff" + b"\x00" * (6 * 1024 * 1024)
+    resp = httpx.post(f"{server.url}{PHOTO}", headers=owner.headers, files={"file": ("big.jpg", big, "image/jpeg")},
+                      timeout=30)
+    assert_problem(resp, 413, "5 MB")
+
+    resp = httpx.post(f"{server.url}{PHOTO}", headers=owner.headers,
+                      files={"file": ("me.jpg", image_bytes("JPEG"), "image/jpeg")}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    url = resp.json()["url"]
+    assert url.startswith("http://media.example/media/photos/")
+    served = httpx.get(server.url + urlparse(url).path, timeout=10)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert served.content == stored_path(url).read_bytes()

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core.errors import Problem, conflict, not_found
 from api.core.settings import get_settings
+from api.profiles import service as profile_service
 from api.uploads.inspect import Detected, check_pdf, check_video, prepare_image, refuse, sniff
 from api.uploads.receive import ReceivedFile
 from api.uploads.storage import PutItem, Storage, StorageError, new_key, variant_key
 from db.models import Profile, StoredFile, User
 from db.session import after_commit
-from indexer.outbox import record_change
 
 log = logging.getLogger("filmo.uploads")
 
@@ -159,10 +159,9 @@ async def save_profile_photo(session: AsyncSession, user_id: uuid.UUID, received
         session.add(row)
         for old in old_rows:
             await session.delete(old)
-        profile.profile_photo_url = row.url
-        profile.updated_at = func.now()
         await session.flush()
-        await record_change(session, "profile", profile.id)
+        # The profile domain owns the URL change and its outbox entry (same transaction).
+        await profile_service.set_photo_url(session, user_id, row.url)
         await session.refresh(row)
     except Exception:
         guard["settled"] = True
@@ -207,10 +206,8 @@ async def delete_profile_photo(session: AsyncSession, user_id: uuid.UUID, storag
         raise not_found("Profile photo")
     for row in rows:
         await session.delete(row)
-    profile.profile_photo_url = None
-    profile.updated_at = func.now()
     await session.flush()
-    await record_change(session, "profile", profile.id)
+    await profile_service.set_photo_url(session, user_id, None)
     _delete_after_commit(session, storage, [k for row in rows for k in object_keys(row)])
 
 
