@@ -57,12 +57,12 @@ async def seed(n_projects: int = 60, n_profiles: int = 40, rng_seed: int = 7) ->
             city = rng.choice(list(CITIES))
             state, country, lat, lon = CITIES[city]
             skills = sorted(rng.sample(SKILLS, rng.randint(0, 3)))
+            loc = None if i % 11 == 4 else (lat + rng.uniform(-0.4, 0.4), lon + rng.uniform(-0.4, 0.4))
             prof = Profile(user_id=user.id, name=f"{rng.choice(['Ana', 'Ben', 'Cleo', 'Dev', 'Eli'])} "
                                                  f"{rng.choice(['Stone', 'Rivera', 'Kim', 'Okafor'])} {i}",
                            profession=rng.choice(["Director of Photography", "Gaffer", "Editor", "Actor"]),
                            is_actor=(i % 3 == 0), city=city, state=state, country=country,
-                           location=None if i % 11 == 4 else point(lat + rng.uniform(-0.4, 0.4),
-                                                                   lon + rng.uniform(-0.4, 0.4)),
+                           location=point(*loc) if loc else None,
                            years_of_experience=rng.randint(0, 20), skill_ids=skills,
                            created_at=base + timedelta(hours=i, milliseconds=rng.randint(0, 999)))
             session.add(prof)
@@ -70,8 +70,10 @@ async def seed(n_projects: int = 60, n_profiles: int = 40, rng_seed: int = 7) ->
             for s in skills:
                 session.add(ProfileSkill(profile_id=prof.id, skill_id=s))
             await record_change(session, "profile", prof.id)
-            out.profiles.append({"id": prof.id, "user_id": user.id, "skill_ids": skills,
-                                 "active": user.is_active})
+            out.profiles.append({"id": str(prof.id), "user_id": str(user.id), "skill_ids": skills,
+                                 "active": user.is_active, "name": prof.name, "profession": prof.profession,
+                                 "is_actor": prof.is_actor, "city": city, "loc": loc,
+                                 "years": prof.years_of_experience, "created_at": prof.created_at})
         for i in range(n_projects):
             city = rng.choice(list(CITIES))
             state, country, lat, lon = CITIES[city]
@@ -84,19 +86,58 @@ async def seed(n_projects: int = 60, n_profiles: int = 40, rng_seed: int = 7) ->
                                   payment_amount=Decimal(rng.randint(0, 900)) if rng.random() < 0.7 else None))
             open_skills = sorted({r["skill_id"] for r in roles if r["slots_filled"] < r["slots_available"]})
             title = " ".join(rng.sample(WORDS, 2)).title()
+            loc = None if i % 17 == 3 else (lat + rng.uniform(-0.6, 0.6), lon + rng.uniform(-0.6, 0.6))
             project = Project(creator_id=rng.choice(creators).id, name=f"{title} {i}",
                               description=f"A {rng.choice(WORDS)} story about {rng.choice(WORDS)}",
                               project_type=rng.choice(PROJECT_TYPES), status=status,
                               is_fully_staffed=bool(roles) and not open_skills, city=city, state=state,
                               country=country, open_skill_ids=open_skills,
-                              location=None if i % 17 == 3 else point(lat + rng.uniform(-0.6, 0.6),
-                                                                      lon + rng.uniform(-0.6, 0.6)),
+                              location=point(*loc) if loc else None,
                               created_at=base + timedelta(minutes=7 * i, milliseconds=rng.randint(0, 999)))
             session.add(project)
             await session.flush()
             for j, r in enumerate(roles):
                 session.add(ProjectRole(project_id=project.id, created_at=base + timedelta(seconds=j), **r))
             await record_change(session, "project", project.id)
-            out.projects.append({"id": project.id, "status": status, "open_skill_ids": open_skills,
-                                 "is_fully_staffed": project.is_fully_staffed, "city": city})
+            out.projects.append({
+                "id": str(project.id), "creator_id": str(project.creator_id), "status": status,
+                "open_skill_ids": open_skills, "is_fully_staffed": project.is_fully_staffed, "city": city,
+                "name": project.name, "description": project.description, "project_type": project.project_type,
+                "loc": loc, "created_at": project.created_at,
+                "payment_types": sorted({r["payment_type"] for r in roles
+                                         if r["slots_filled"] < r["slots_available"]})})
     return out
+
+
+def visible(p: dict) -> bool:
+    """The default project filter: active and not fully staffed."""
+    return p["status"] == "active" and not p["is_fully_staffed"]
+
+
+async def reset_index() -> None:
+    """Empty the run's aliases (tables are truncated after every test; documents would outlive them)."""
+    from indexer.client import alias_name, get_client
+
+    client = get_client()
+    for kind in ("projects", "profiles"):
+        if await client.indices.exists_alias(name=alias_name(kind)):
+            await client.delete_by_query(index=alias_name(kind), body={"query": {"match_all": {}}},
+                                         params={"refresh": "true", "conflicts": "proceed"})
+
+
+async def index_pending() -> None:
+    """Drain the outbox through the indexer's own sync path (what the worker runs), then refresh."""
+    from sqlalchemy import select
+
+    from db.models import SearchOutbox
+    from db.session import get_sessionmaker
+    from indexer.client import alias_name, get_client
+    from indexer.sync import process_outbox
+
+    async with get_sessionmaker()() as session:
+        ids = list((await session.execute(select(SearchOutbox.id).order_by(SearchOutbox.id))).scalars())
+    for start in range(0, len(ids), 500):
+        await process_outbox(ids[start:start + 500])
+    client = get_client()
+    for kind in ("projects", "profiles"):
+        await client.indices.refresh(index=alias_name(kind))

@@ -7,35 +7,43 @@ give the same hits in the same order; sort values double as `search_after` keys 
 from __future__ import annotations
 
 import asyncio
+import logging
+from functools import lru_cache
 from typing import Any
 
-from opensearchpy.exceptions import OpenSearchException
+from opensearchpy.exceptions import OpenSearchException, RequestError
 
-from api.search.schemas import (CLUSTER_IDS_MAX, FACET_SIZES, PERSON_GRID_DEG, ClusterQuery, EngineHit, EnginePage,
+from api.search.schemas import (CLUSTER_IDS_MAX, FACET_SIZES, ClusterQuery, EngineHit, EnginePage,
                                 ProjectFilters, ProjectSearch, RecommendQuery, UserFilters, UserSearch)
 from api.search.textmatch import words
 from indexer.client import alias_name, get_client
 
 NAME = "opensearch"
+log = logging.getLogger("filmo.search")
 REQUEST_TIMEOUT_S = 3.0
-EARTH_RADIUS_M = 6371008.7714
 
-# Distance (m) from the person's point snapped to the ~1 km grid; same arithmetic as the PostGIS engine.
-_SNAPPED_DISTANCE = """
-double g = params.grid;
-double lat1 = Math.toRadians(Math.floor(doc['location'].lat * g + 0.5) / g);
-double lon1 = Math.toRadians(Math.floor(doc['location'].lon * g + 0.5) / g);
-double lat2 = Math.toRadians(params.lat);
-double dlat = lat2 - lat1;
-double dlon = Math.toRadians(params.lon) - lon1;
-double a = Math.pow(Math.sin(dlat / 2), 2) + Math.cos(lat1) * Math.cos(lat2) * Math.pow(Math.sin(dlon / 2), 2);
-double d = 2 * params.r * Math.asin(Math.min(1.0, Math.sqrt(a)));
-"""
-SNAP_SLACK_KM = 1.0
+# People are located by a point already snapped to the ~1 km grid (the exact one is never used).
+GRID_FIELD = "location_grid"
+
+
+@lru_cache
+def people_grid_indexed() -> bool:
+    """Does the profiles mapping carry the snapped point? Without it PostGIS answers located people searches."""
+    from indexer.mappings import index_body
+
+    return GRID_FIELD in index_body("profiles")["mappings"]["properties"]
+
+
+# Alphabetical (byte order), then id: the same few suggestions from either engine.
+_SUGGEST_SORT = [{"name.raw": "asc"}, {"id": "asc"}]
 
 
 class EngineUnavailable(Exception):
-    """OpenSearch could not answer; the caller falls back to PostGIS."""
+    """OpenSearch could not answer; the caller falls back to PostGIS (and opens the breaker if `trip`)."""
+
+    def __init__(self, reason: str, trip: bool = True) -> None:
+        super().__init__(reason)
+        self.trip = trip
 
 
 def _terms_agg(field: str, size: int) -> dict[str, Any]:
@@ -108,8 +116,12 @@ class OpenSearchEngine:
     async def _search(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
             return await self.client.search(index=alias_name(kind), body=body, request_timeout=REQUEST_TIMEOUT_S)
+        except RequestError as exc:
+            # Our query was refused: a bug, not an outage. Answer from PostGIS but keep using OpenSearch.
+            log.error("OpenSearch refused a %s query: %s", kind, exc.info if hasattr(exc, "info") else exc)
+            raise EngineUnavailable("RequestError", trip=False) from exc
         except (OpenSearchException, OSError, asyncio.TimeoutError) as exc:
-            raise EngineUnavailable(f"{exc.__class__.__name__}") from exc
+            raise EngineUnavailable(exc.__class__.__name__) from exc
 
     # ------------------------------------------------------------------ projects
 
@@ -170,22 +182,19 @@ class OpenSearchEngine:
                 rng["lte"] = f.max_experience
             flt.append({"range": {"years_of_experience": rng}})
         if f.centre is not None:
-            flt.append({"exists": {"field": "location"}})
+            flt.append({"exists": {"field": GRID_FIELD}})
             if f.radius_km is not None:
-                # The exact point only narrows candidates (a superset); the decision uses the snapped point.
-                flt.append({"geo_distance": {"distance": f"{f.radius_km + SNAP_SLACK_KM}km", "distance_type": "arc",
-                                             "location": {"lat": f.centre.lat, "lon": f.centre.lon}}})
-                flt.append({"script": {"script": {
-                    "source": _SNAPPED_DISTANCE + "return d <= params.radius_m;",
-                    "params": {**_centre_params(f.centre), "radius_m": f.radius_km * 1000.0}}}})
+                flt.append({"geo_distance": {"distance": f"{f.radius_km}km", "distance_type": "arc",
+                                             GRID_FIELD: {"lat": f.centre.lat, "lon": f.centre.lon}}})
         return _bool(flt, must, [])
 
     async def search_users(self, q: UserSearch) -> EnginePage:
         f = q.filters
+        if f.centre is not None and not people_grid_indexed():
+            raise EngineUnavailable("the profiles index has no grid point", trip=False)
         if q.sort == "distance":
-            sort: list = [{"_script": {"type": "number", "order": "asc", "script": {
-                "source": _SNAPPED_DISTANCE + "return Math.max(1.0, Math.rint(d / 1000.0));",
-                "params": _centre_params(f.centre)}}}, {"id": "asc"}]
+            sort: list = [{"_geo_distance": {GRID_FIELD: {"lat": f.centre.lat, "lon": f.centre.lon}, "order": "asc",
+                                             "unit": "km", "distance_type": "arc"}}, {"id": "asc"}]
         elif q.sort == "newest":
             sort = [{"created_at": "desc"}, {"id": "asc"}]
         else:
@@ -195,14 +204,9 @@ class OpenSearchEngine:
             text = " ".join(words(" ".join(x for x in (f.name, f.profession) if x)))
             query["bool"].setdefault("should", []).append(
                 {"multi_match": {"query": text, "fields": ["name", "profession"]}})
-        # The exact point never leaves OpenSearch: it is excluded from _source and only the whole-km
-        # distance from the snapped point comes back.
+        # The exact point never leaves OpenSearch: only the grid point is read back.
         body: dict[str, Any] = {"query": query, "sort": sort, "size": q.limit, "track_total_hits": True,
                                 "_source": {"excludes": ["location", "bio", "search_version"]}}
-        if f.centre is not None:
-            body["script_fields"] = {"distance_km": {"script": {
-                "source": _SNAPPED_DISTANCE + "return (long) Math.max(1.0, Math.rint(d / 1000.0));",
-                "params": _centre_params(f.centre)}}}
         if q.after is not None:
             body["search_after"] = _after(q.after)
         else:
@@ -216,9 +220,10 @@ class OpenSearchEngine:
         hits = []
         for h in res["hits"]["hits"]:
             doc = dict(h["_source"])
-            doc["distance_km"] = int(h["fields"]["distance_km"][0]) if "fields" in h else None
+            grid = doc.pop(GRID_FIELD, None) or {}
+            doc["grid_lat"], doc["grid_lon"] = grid.get("lat"), grid.get("lon")
             key = h["sort"][0]
-            hits.append(EngineHit(doc=doc, sort=(float(key) if q.sort == "relevance" else int(key), h["sort"][1])))
+            hits.append(EngineHit(doc=doc, sort=(int(key) if q.sort == "newest" else float(key), h["sort"][1])))
         return EnginePage(hits=hits, total=res["hits"]["total"]["value"], facets=_facets(res) if q.facets else None)
 
     # ------------------------------------------------------------------ map clusters
@@ -259,10 +264,10 @@ class OpenSearchEngine:
         projects, people = await asyncio.gather(
             self._search("projects", {"size": size, "_source": ["id", "name", "city"], "query": {"bool": {
                 "must": [prefix], "filter": [{"term": {"status": "active"}}, {"term": {"is_fully_staffed": False}}]}},
-                "sort": ["_score", {"id": "asc"}]}),
+                "sort": _SUGGEST_SORT}),
             self._search("profiles", {"size": size, "_source": ["id", "user_id", "name", "profession",
                                                                  "profile_photo_url"],
-                                      "query": prefix, "sort": ["_score", {"id": "asc"}]}))
+                                      "query": prefix, "sort": _SUGGEST_SORT}))
         return {"projects": [h["_source"] for h in projects["hits"]["hits"]],
                 "people": [h["_source"] for h in people["hits"]["hits"]]}
 
@@ -291,10 +296,6 @@ class OpenSearchEngine:
             _split_location(doc)
             hits.append(EngineHit(doc=doc, sort=(), score=float(h["_score"])))
         return EnginePage(hits=hits, total=res["hits"]["total"]["value"])
-
-
-def _centre_params(centre) -> dict[str, float]:
-    return {"lat": centre.lat, "lon": centre.lon, "grid": 1 / PERSON_GRID_DEG, "r": EARTH_RADIUS_M}
 
 
 def _facets(res: dict[str, Any]) -> dict[str, list[tuple[Any, int]]]:

@@ -25,10 +25,11 @@ CENTRE = "ST_SetSRID(ST_MakePoint(:c_lon, :c_lat), 4326)::geography"
 PROJECT_TEXT = "to_tsvector('simple', coalesce(p.name, '') || ' ' || coalesce(p.description, ''))"
 OPEN_ROLE = "r.removed_at IS NULL AND r.slots_filled < r.slots_available"
 # People: the point snapped to the ~1 km grid is the only one distances are computed from.
+# (The OpenSearch documents carry the same snapped point as `location_grid`.)
 GRID = 1 / PERSON_GRID_DEG
-SNAPPED = (f"ST_SetSRID(ST_MakePoint(floor(ST_X(u.location::geometry) * {GRID} + 0.5) / {GRID}, "
-           f"floor(ST_Y(u.location::geometry) * {GRID} + 0.5) / {GRID}), 4326)::geography")
-PERSON_KM = f"GREATEST(1, round(ST_Distance({SNAPPED}, {CENTRE}, false) / 1000.0))::bigint"
+GRID_LAT = f"floor(ST_Y(u.location::geometry) * {GRID} + 0.5) / {GRID}"
+GRID_LON = f"floor(ST_X(u.location::geometry) * {GRID} + 0.5) / {GRID}"
+SNAPPED = f"ST_SetSRID(ST_MakePoint({GRID_LON}, {GRID_LAT}), 4326)::geography"
 # Snapping moves a point by at most ~790 m, so this wider radius is an index-friendly superset.
 SNAP_SLACK_M = 1000.0
 
@@ -224,7 +225,7 @@ class PostgisEngine:
         return where
 
     _USER_SORTS = {
-        "distance": (PERSON_KM, "ASC"),
+        "distance": (f"ST_Distance({SNAPPED}, {CENTRE}, false) / 1000.0", "ASC"),
         "newest": "(floor(extract(epoch FROM u.created_at) * 1000))::bigint",
         "relevance": ("ts_rank(to_tsvector('simple', u.name || ' ' || coalesce(u.profession, '')), "
                       "plainto_tsquery('simple', :rel_q))", "DESC"),
@@ -244,8 +245,8 @@ class PostgisEngine:
         rows = await self._rows(
             "SELECT u.id, u.user_id, u.name, u.profession, u.is_actor, u.city, u.state, u.country, "
             "u.years_of_experience, u.profile_photo_url, u.created_at, "
-            # Never the point itself: only the whole-km distance from the snapped point is read.
-            f"{PERSON_KM if q.filters.centre is not None else 'NULL'} AS distance_km, "
+            # Never the point itself: only the snapped grid point is read.
+            f"{GRID_LAT} AS grid_lat, {GRID_LON} AS grid_lon, "
             f"({expr}) AS sort_key FROM {from_} WHERE {' AND '.join(page_where)} "
             f"ORDER BY sort_key {direction}, u.id ASC LIMIT :limit OFFSET :offset", params)
         skills = await self._skills_of([r["id"] for r in rows])
@@ -254,7 +255,7 @@ class PostgisEngine:
             doc = dict(r)
             key = doc.pop("sort_key")
             doc["skills"] = skills.get(doc["id"], [])
-            hits.append(EngineHit(doc=doc, sort=(float(key) if q.sort == "relevance" else int(key), str(doc["id"]))))
+            hits.append(EngineHit(doc=doc, sort=(int(key) if q.sort == "newest" else float(key), str(doc["id"]))))
         cond = " AND ".join(where)
         if not q.facets:
             total = (await self.session.execute(text(f"SELECT count(*) FROM {from_} WHERE {cond}"), params)).scalar()
@@ -335,11 +336,11 @@ class PostgisEngine:
             conds_u.append(f"u.name ~* :t{i}")
         projects = await self._rows(
             "SELECT p.id, p.name, p.city FROM projects p WHERE p.status = 'active' AND NOT p.is_fully_staffed AND "
-            f"{' AND '.join(conds_p)} ORDER BY length(p.name), p.id LIMIT :size", params)
+            f"{' AND '.join(conds_p)} ORDER BY p.name COLLATE \"C\", p.id LIMIT :size", params)
         people = await self._rows(
             "SELECT u.id, u.user_id, u.name, u.profession, u.profile_photo_url FROM user_profiles u "
             f"JOIN users usr ON usr.id = u.user_id WHERE usr.is_active AND {' AND '.join(conds_u)} "
-            "ORDER BY length(u.name), u.id LIMIT :size", params)
+            "ORDER BY u.name COLLATE \"C\", u.id LIMIT :size", params)
         return {"projects": [dict(r) for r in projects], "people": [dict(r) for r in people]}
 
     # ------------------------------------------------------------------ recommendations

@@ -53,6 +53,9 @@ async def _run(session: AsyncSession, op: str, *args: Any) -> tuple[Any, str]:
         try:
             result = await getattr(OpenSearchEngine(), op)(*args)
         except EngineUnavailable as exc:
+            if not exc.trip:
+                log.debug("PostGIS answers this %s: %s", op, exc)
+                return await getattr(PostgisEngine(session), op)(*args), PostgisEngine.name
             breaker().failure()
             log.warning("OpenSearch unavailable (%s); PostGIS answers for the next %.0f s", exc,
                         breaker().cooldown_s)
@@ -105,6 +108,13 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def person_distance_km(grid_lat: float | None, grid_lon: float | None, centre: Point | None) -> int | None:
+    """Whole km from the person's grid point, never below 1 (so "here" and "next door" look alike)."""
+    if centre is None or grid_lat is None or grid_lon is None:
+        return None
+    return max(1, round(haversine_km(grid_lat, grid_lon, centre.lat, centre.lon)))
 
 
 def _project_distance(doc: dict[str, Any], centre: Point | None) -> float | None:
@@ -169,8 +179,9 @@ async def search_users(session: AsyncSession, q: UserSearch, page: int | None) -
     hits = []
     for h in result.hits:
         doc = h.doc
-        # Engines never hand out a person's point: only the whole-km distance from the snapped point.
-        distance = doc.get("distance_km")
+        # Engines never hand out a person's exact point, only the snapped grid point (as public as the
+        # profile view's rounded coordinates); the whole-km distance is computed from it.
+        distance = person_distance_km(doc.get("grid_lat"), doc.get("grid_lon"), q.filters.centre)
         hits.append(UserHit(id=doc["id"], user_id=doc["user_id"], name=doc["name"],
                             profession=doc.get("profession"), is_actor=bool(doc.get("is_actor")),
                             city=doc.get("city"), state=doc.get("state"), country=doc.get("country"),
