@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -309,18 +310,29 @@ def live_server(start_server) -> ServerProcess:
 
 
 class WorkerProcess:
-    """A real `filmo worker` (Dramatiq) process with the test environment."""
+    """A real `filmo worker` (Dramatiq) process with the test environment (plus `extra_env`).
 
-    def __init__(self):
+    Dramatiq forks worker children; the process runs in its own session so `kill()` can SIGKILL the whole
+    group, as in a crash (killing only the parent would leave the children running).
+    """
+
+    def __init__(self, extra_env: dict | None = None):
         self.log = TMP / f"worker-{secrets.token_hex(3)}.log"
+        env = {**os.environ, **(extra_env or {})}
         self.proc = subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--processes", "1",
-                                      "--threads", "2"], cwd=REPO, env=dict(os.environ),
+                                      "--threads", "2"], cwd=REPO, env=env, start_new_session=True,
                                      stdout=self.log.open("w"), stderr=subprocess.STDOUT)
 
+    def _kill_group(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        """Hard kill (SIGKILL) of the worker and its children: no shutdown handlers run, as in a crash."""
+        self._kill_group()
+        self.proc.wait(10)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -328,15 +340,17 @@ class WorkerProcess:
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                pass
+        self._kill_group()
+        self.proc.wait(10)
 
 
 @pytest.fixture
 def start_worker():
     workers: list[WorkerProcess] = []
 
-    def _start() -> WorkerProcess:
-        w = WorkerProcess()
+    def _start(**kwargs) -> WorkerProcess:
+        w = WorkerProcess(**kwargs)
         workers.append(w)
         return w
 
