@@ -77,7 +77,7 @@ async def seed(n_projects: int = 60, n_profiles: int = 40, rng_seed: int = 7) ->
         for i in range(n_projects):
             city = rng.choice(list(CITIES))
             state, country, lat, lon = CITIES[city]
-            status = "active" if i % 9 else rng.choice(["completed", "shelved", "dead", "disposed"])
+            status = "active" if i % 9 else ["completed", "shelved", "dead", "disposed"][(i // 9) % 4]
             roles = []
             for j in range(rng.randint(0, 4)):
                 slots = rng.randint(1, 3)
@@ -118,11 +118,19 @@ async def reset_index() -> None:
     """Empty the run's aliases (tables are truncated after every test; documents would outlive them)."""
     from indexer.client import alias_name, get_client
 
+    import json
+
     client = get_client()
     for kind in ("projects", "profiles"):
-        if await client.indices.exists_alias(name=alias_name(kind)):
-            await client.delete_by_query(index=alias_name(kind), body={"query": {"match_all": {}}},
-                                         params={"refresh": "true", "conflicts": "proceed"})
+        alias = alias_name(kind)
+        if not await client.indices.exists_alias(name=alias):
+            continue
+        res = await client.search(index=alias, body={"size": 10000, "_source": False,
+                                                     "query": {"match_all": {}}})
+        ids = [h["_id"] for h in res["hits"]["hits"]]
+        if ids:
+            body = "".join(json.dumps({"delete": {"_id": i}}) + "\n" for i in ids)
+            await client.bulk(body=body, index=alias, params={"refresh": "true"})
 
 
 async def index_pending() -> None:

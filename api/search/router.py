@@ -18,6 +18,7 @@ from api.core.deps import SessionDep
 from api.core.errors import field_error
 from api.core.settings import get_settings
 from api.search import service
+from api.search.textmatch import words
 from api.search.schemas import (MAX_LIMIT, BBox, ClusterQuery, ClustersResponse, Match, Point, ProjectFilters,
                                 ProjectSearch, ProjectSearchResponse, ProjectSort, RecommendedResponse,
                                 SuggestResponse, UserFilters, UserSearch, UserSearchResponse, UserSort)
@@ -83,8 +84,9 @@ def _skills(skill_id: int | None, skill_ids: list[int] | None) -> tuple[int, ...
 
 
 def _text(value: str | None) -> str | None:
+    """Text without a single word (e.g. "*") filters nothing: there is no query syntax to honour."""
     value = (value or "").strip()
-    return value or None
+    return value if words(value) else None
 
 
 def _project_filters(query, city, project_type, skill_id, skill_ids, match, payment_type, status, latitude,
@@ -185,8 +187,8 @@ async def search_users(
             responses={200: {"content": {"application/geo+json": {}}}}, summary="Map clusters of projects")
 async def project_clusters(
     session: SessionDep, request: Request,
+    zoom: Annotated[int, Query(ge=0, le=MAX_ZOOM, description="Map zoom level")],
     bbox: Annotated[str | None, Query(description="Viewport: min_lon,min_lat,max_lon,max_lat (required)")] = None,
-    zoom: Annotated[int, Query(ge=0, le=MAX_ZOOM, description="Map zoom level")] = ...,
     format: Annotated[Literal["json", "geojson"] | None, Query(description="geojson = RFC 7946")] = None,
     query: Annotated[str | None, Query(max_length=200)] = None,
     city: Annotated[str | None, Query(max_length=120)] = None,

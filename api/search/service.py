@@ -27,7 +27,7 @@ from api.search.schemas import (MAX_OFFSET_WINDOW, ClusterQuery, Cluster, Cluste
                                 EnginePage, FacetBucket, Point, ProjectFacets, ProjectHit, ProjectSearch,
                                 ProjectSearchResponse, RecommendedHit, RecommendedResponse, RecommendQuery, SkillOut,
                                 SuggestResponse, UserFacets, UserHit, UserSearch, UserSearchResponse)
-from db.models import Profile, Skill
+from db.models import Skill
 
 log = logging.getLogger("filmo.search")
 EARTH_RADIUS_KM = 6371.0087714
@@ -238,9 +238,9 @@ def _like_escape(value: str) -> str:
 async def recommended(session: AsyncSession, user_id: uuid.UUID, radius_km: float | None, page: int, limit: int
                       ) -> tuple[RecommendedResponse, str]:
     check_window((page - 1) * limit, limit)
-    row = (await session.execute(
-        select(Profile.skill_ids, Profile.location.ST_Y().label("lat"), Profile.location.ST_X().label("lon"))
-        .where(Profile.user_id == user_id))).first()
+    row = (await session.execute(text(
+        "SELECT skill_ids, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon "
+        "FROM user_profiles WHERE user_id = :user_id"), {"user_id": user_id})).first()
     if row is None:
         raise not_found("Profile (create one to get recommendations)")
     skill_ids = tuple(sorted(set(row.skill_ids or [])))
