@@ -186,7 +186,7 @@ async def _load(url: str, n_projects: int, n_profiles: int, seed: int) -> dict:
             lat, lon = _point(rng, city)
             created = now - timedelta(days=rng.uniform(0, 540))
             project_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            open_skills, all_filled = set(), True
+            open_skills, live, all_filled = set(), 0, True
             for _ in range(rng.choices([1, 2, 3, 4, 5, 6], weights=[15, 25, 25, 18, 10, 7], k=1)[0]):
                 skill = rng.choices(skill_ids, weights=skill_weights, k=1)[0]
                 available = rng.choices([1, 2, 3, 5], weights=[60, 25, 10, 5], k=1)[0]
@@ -196,6 +196,7 @@ async def _load(url: str, n_projects: int, n_profiles: int, seed: int) -> dict:
                           else Decimal(rng.randrange(100, 5000, 50)) if payment == "negotiable" and rng.random() < 0.5
                           else None)
                 removed = now - timedelta(days=1) if rng.random() < 0.03 else None
+                live += removed is None
                 if removed is None and filled < available:
                     open_skills.add(skill)
                     all_filled = False
@@ -208,7 +209,7 @@ async def _load(url: str, n_projects: int, n_profiles: int, seed: int) -> dict:
             updated = created + timedelta(days=rng.uniform(0, 30))
             completion = (created + timedelta(days=rng.randint(60, 600))).date() if rng.random() < 0.7 else None
             projects.append((project_id, rng.choice(user_ids), name, description, _weighted(rng, PROJECT_TYPES),
-                             rng.choice(PLATFORMS), completion, _weighted(rng, STATUSES), all_filled,
+                             rng.choice(PLATFORMS), completion, _weighted(rng, STATUSES), bool(live) and all_filled,
                              city[0], city[1], city[2], lon, lat, sorted(open_skills), created, updated,
                              min(updated + timedelta(days=rng.uniform(0, 20)), now)))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from enum import Enum
 
 import typer
@@ -41,6 +42,12 @@ def _run(coro):
     return asyncio.run(wrapper())
 
 
+def _console(stderr: bool = False) -> Console:
+    """Rich console; wide when piped (logs, scripts) so tables are not folded to 80 columns."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 200)
+
+
 def _fail(console: Console, message: str) -> None:
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(1)
@@ -58,7 +65,7 @@ def register(app: typer.Typer) -> None:
         from indexer.indexes import LockBusy
         from indexer.reindex import ReindexFailed, reindex as do_reindex
 
-        console = Console(stderr=as_json)
+        console = _console(stderr=as_json)
         reports = []
         for kind in _kinds(target):
             columns = (TextColumn(f"[bold]{kind}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
@@ -101,7 +108,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(data, indent=2, default=str))
             return
-        console = Console()
+        console = _console()
         os_state = data["opensearch"]
         console.print(f"OpenSearch: {'[green]usable' if os_state['usable'] else '[red]NOT usable'}[/] "
                       f"({os_state['detail']})")
@@ -140,7 +147,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(reports, indent=2))
         else:
-            console = Console()
+            console = _console()
             for report in reports:
                 if "error" in report:
                     console.print(f"[red]{report['kind']}: {report['error']}")
