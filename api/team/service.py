@@ -77,13 +77,13 @@ async def remove_member(session: AsyncSession, user: User, project_id: uuid.UUID
     project = await projects.lock_project(session, project_id)
     me = await projects.require_member(session, project, user.id, projects.MANAGERS, "remove members")
     projects.ensure_not_archived(project)
-    if target_id == user.id:
-        raise field_error("user_id", "you cannot remove yourself; use POST .../leave")
     target = await projects.get_membership(session, project.id, target_id, lock=True)
     if target is None:
         raise not_found("Member")
     if me.member_role == MemberRole.parent and target.member_role != MemberRole.child:
         raise forbidden(f"Parents can only remove children (this member is a {target.member_role.value})")
+    if target_id == user.id:
+        raise field_error("user_id", "you cannot remove yourself; use POST .../leave")
     # An admin removing another admin always leaves at least one (the caller).
     role_id = target.role_id
     return await _free_membership(session, project, target), role_id
