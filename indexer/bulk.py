@@ -7,6 +7,7 @@ deleting a document that is not there.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,11 +16,15 @@ from opensearchpy import AsyncOpenSearch
 from indexer.documents import Doc
 
 
+_CURRENT_VERSION = re.compile(r"current version \[(\d+)\]")
+
+
 @dataclass
 class BulkResult:
     written: int = 0
     deleted: int = 0
     conflicts: int = 0  # already newer in the index: nothing to do
+    conflict_versions: dict[str, int | None] = field(default_factory=dict)  # doc id -> version in the index
     failed: dict[str, str] = field(default_factory=dict)  # doc id -> reason
     alias_missing: bool = False
 
@@ -56,6 +61,8 @@ async def write_docs(client: AsyncOpenSearch, index: str, docs: Sequence[Doc], *
                 result.written += 1
         elif status == 409:
             result.conflicts += 1
+            found = _CURRENT_VERSION.search((outcome.get("error") or {}).get("reason", ""))
+            result.conflict_versions[outcome.get("_id", "")] = int(found.group(1)) if found else None
         elif op == "delete" and status == 404 and outcome.get("result") == "not_found":
             result.deleted += 1
         else:

@@ -170,3 +170,18 @@ async def searchable_versions(session: AsyncSession, kind: str) -> dict[str, int
     rows = await session.execute(text(f"SELECT {alias}.id::text, {alias}.search_version FROM {table} "
                                       f"WHERE {SEARCHABLE_SQL[kind]}"))
     return {row[0]: int(row[1]) for row in rows}
+
+
+_TABLE = {"projects": "projects", "profiles": "user_profiles"}
+
+
+async def bump_versions(session: AsyncSession, kind: str, index_versions: dict[str, int | None]) -> None:
+    """Move rows' search_version past what the index holds (a document or tombstone written outside the normal
+    flow), so that a repair write can win. Versions only ever grow, exactly as `record_change` does."""
+    if not index_versions:
+        return
+    ids = list(index_versions)
+    await session.execute(text(
+        f"UPDATE {_TABLE[kind]} t SET search_version = greatest(t.search_version, v.current) + 1 "
+        "FROM unnest(CAST(:ids AS uuid[]), CAST(:versions AS bigint[])) AS v(id, current) WHERE t.id = v.id"),
+        {"ids": ids, "versions": [index_versions[i] or 0 for i in ids]})

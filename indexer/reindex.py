@@ -18,7 +18,7 @@ from sqlalchemy import text
 from db.session import get_sessionmaker
 from indexer.bulk import BulkResult, write_docs
 from indexer.client import alias_name, get_client
-from indexer.documents import count_searchable, load_docs, scan_docs, searchable_versions
+from indexer.documents import bump_versions, count_searchable, load_docs, scan_docs, searchable_versions
 from indexer.indexes import (alias_targets, concrete_indexes, create_index, delete_old_indexes, finish_bulk_load,
                              redis_lock, scan_versions, swap_alias)
 from indexer.mappings import mapping_version, version_of_index
@@ -71,6 +71,7 @@ async def rewrite(client: AsyncOpenSearch, kind: str, index: str, ids: list[str]
         total.written += result.written
         total.deleted += result.deleted
         total.conflicts += result.conflicts
+        total.conflict_versions.update(result.conflict_versions)
         total.failed.update(result.failed)
     if total.failed:
         doc_id, reason = next(iter(total.failed.items()))
@@ -190,6 +191,20 @@ async def verify(kind: str, *, repair: bool = False) -> dict:
     report = {"kind": kind, "alias": alias, **diff.summary(), "ok": not diff.ids}
     if repair and diff.ids:
         result = await rewrite(client, kind, alias, diff.ids, require_alias=True)
+        # A refused write means the index holds a higher version than the row (e.g. a document or a tombstone
+        # written by hand): move the row's version past it and write again.
+        wanted = set(diff.ids)
+        for _ in range(2):
+            stuck = {doc_id: version for doc_id, version in result.conflict_versions.items() if doc_id in wanted}
+            if not stuck:
+                break
+            async with get_sessionmaker()() as session:
+                await bump_versions(session, kind, stuck)
+                await session.commit()
+            again = await rewrite(client, kind, alias, list(stuck), require_alias=True)
+            result.written += again.written
+            result.deleted += again.deleted
+            result.conflict_versions = again.conflict_versions
         await client.indices.refresh(index=alias)
         after = await diff_index(client, kind, alias)
         report["repaired"] = {"written": result.written, "deleted": result.deleted, "conflicts": result.conflicts}

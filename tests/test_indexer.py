@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 
+import pytest
 from sqlalchemy import func, select, text
 
 from tests.conftest import REPO, eventually, free_port
@@ -26,6 +27,15 @@ PROJECT = {
         {"skill_id": 3, "role_title": "2nd AD", "slots_available": 2, "payment_type": "negotiable"},
     ],
 }
+
+
+@pytest.fixture(autouse=True, scope="module")
+async def _close_opensearch_client():
+    """The tests talk to OpenSearch through the shared async client; close it so no session leaks."""
+    yield
+    from indexer.client import close_client
+
+    await close_client()
 
 
 # ---------------------------------------------------------------- helpers (also used by test_reindex.py)
