@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 import uuid
 from collections import Counter, defaultdict
 
@@ -34,7 +35,8 @@ def grid(value: float) -> float:
 
 
 def words(s: str) -> set[str]:
-    return set(re.findall(r"\w+", s.lower()))
+    plain = unicodedata.normalize("NFKD", s.lower())
+    return set(re.findall(r"\w+", "".join(c for c in plain if not unicodedata.combining(c))))
 
 
 @pytest.fixture(params=["opensearch", "postgis"])
@@ -104,6 +106,8 @@ PROJECT_CASES = [
     ({"city": "LOS angeles"}, lambda p: visible(p) and p["city"] == "Los Angeles"),
     ({"project_type": ["short_film", "series"]}, lambda p: visible(p) and p["project_type"] in ("short_film", "series")),
     ({"query": "night"}, lambda p: visible(p) and "night" in words(p["name"] + " " + p["description"])),
+    ({"query": "cafe"}, lambda p: visible(p) and "cafe" in words(p["name"] + " " + p["description"])),
+    ({"query": "SEÑOR"}, lambda p: visible(p) and "senor" in words(p["name"] + " " + p["description"])),
     ({"query": "Night, STORY!"},
      lambda p: visible(p) and {"night", "story"} <= words(p["name"] + " " + p["description"])),
     ({"latitude": LA[0], "longitude": LA[1], "max_distance_km": 50},
@@ -225,6 +229,8 @@ async def test_people_search_filters_and_privacy(client, engine):
     cases = [
         ({}, lambda p: True),
         ({"name": "ana"}, lambda p: "ana" in words(p["name"])),
+        ({"name": "CHLOE"}, lambda p: "chloe" in words(p["name"])),
+        ({"name": "zoë"}, lambda p: "zoe" in words(p["name"])),
         ({"profession": "director photography"}, lambda p: {"director", "photography"} <= words(p["profession"])),
         ({"skill_ids": [1, 2]}, lambda p: {1, 2} & set(p["skill_ids"])),
         ({"skill_ids": [1, 2], "match": "all"}, lambda p: {1, 2} <= set(p["skill_ids"])),

@@ -27,6 +27,7 @@ PARITY_QUERIES = [
      True),
     ("/projects", {"bbox": "-119.0,33.4,-117.5,34.7", "city": "los angeles"}, True),
     ("/projects", {"query": "night river"}, False),
+    ("/projects", {"query": "cafe", "sort": "newest"}, True),
     ("/projects", {"query": "glass", "sort": "newest", "skill_id": 2}, True),
     ("/projects", {"query": "echo", "latitude": LA[0], "longitude": LA[1], "sort": "distance"}, True),
     ("/projects", {"query": "echo", "latitude": LA[0], "longitude": LA[1]}, False),
@@ -41,6 +42,8 @@ PARITY_QUERIES = [
     ("/projects/clusters", {"bbox": "-119.0,33.4,-117.5,34.7", "zoom": 8, "skill_ids": [1, 2]}, True),
     ("/suggest", {"q": "ni", "size": 10}, True),
     ("/suggest", {"q": "ben ok"}, True),
+    ("/suggest", {"q": "chlo"}, True),
+    ("/users", {"name": "Chloe", "sort": "newest"}, True),
 ]
 
 

@@ -19,7 +19,8 @@ CITIES = {
     "Atlanta": ("Georgia", "United States", 33.7490, -84.3880),
     "London": ("England", "United Kingdom", 51.5074, -0.1278),
 }
-WORDS = ["night", "harbor", "silent", "river", "neon", "dream", "glass", "summer", "echo", "winter", "shadow", "city"]
+WORDS = ["night", "harbor", "silent", "river", "neon", "dream", "glass", "summer", "echo", "winter", "shadow", "city",
+         "Café", "Señor"]
 PROJECT_TYPES = ["short_film", "feature_film", "series", "documentary", "music_video", "commercial"]
 PAYMENTS = ["paid", "unpaid", "negotiable"]
 SKILLS = [1, 2, 3, 4, 5, 6, 7, 8]
@@ -58,7 +59,7 @@ async def seed(n_projects: int = 60, n_profiles: int = 40, rng_seed: int = 7) ->
             state, country, lat, lon = CITIES[city]
             skills = sorted(rng.sample(SKILLS, rng.randint(0, 3)))
             loc = None if i % 11 == 4 else (lat + rng.uniform(-0.4, 0.4), lon + rng.uniform(-0.4, 0.4))
-            prof = Profile(user_id=user.id, name=f"{rng.choice(['Ana', 'Ben', 'Cleo', 'Dev', 'Eli'])} "
+            prof = Profile(user_id=user.id, name=f"{rng.choice(['Ana', 'Ben', 'Cleo', 'Dev', 'Eli', 'Chloé', 'Zoë'])} "
                                                  f"{rng.choice(['Stone', 'Rivera', 'Kim', 'Okafor'])} {i}",
                            profession=rng.choice(["Director of Photography", "Gaffer", "Editor", "Actor"]),
                            is_actor=(i % 3 == 0), city=city, state=state, country=country,

@@ -18,11 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.search.schemas import (CLUSTER_IDS_MAX, FACET_SIZES, PERSON_GRID_DEG, ClusterQuery, EngineHit, EnginePage,
                                 ProjectFilters, ProjectSearch, RecommendQuery, UserFilters, UserSearch)
-from api.search.textmatch import words
+from api.search.textmatch import fold_params, fold_sql, words
 
 NAME = "postgis"
 CENTRE = "ST_SetSRID(ST_MakePoint(:c_lon, :c_lat), 4326)::geography"
-PROJECT_TEXT = "to_tsvector('simple', coalesce(p.name, '') || ' ' || coalesce(p.description, ''))"
+_PROJECT_WORDS = "coalesce(p.name, '') || ' ' || coalesce(p.description, '')"
+PROJECT_TEXT = f"to_tsvector('simple', {fold_sql(_PROJECT_WORDS)})"
+_PERSON_PROFESSION = "coalesce(u.profession, '')"
+_PERSON_WORDS = "u.name || ' ' || coalesce(u.profession, '')"
 OPEN_ROLE = "r.removed_at IS NULL AND r.slots_filled < r.slots_available"
 # People: the point snapped to the ~1 km grid is the only one distances are computed from.
 # (The OpenSearch documents carry the same snapped point as `location_grid`.)
@@ -58,6 +61,7 @@ def _project_where(f: ProjectFilters, params: dict[str, Any]) -> list[str]:
     if f.query:
         where.append(f"{PROJECT_TEXT} @@ plainto_tsquery('simple', :q)")
         params["q"] = " ".join(words(f.query))
+        params.update(fold_params())
     if f.centre is not None:
         params["c_lat"], params["c_lon"] = f.centre.lat, f.centre.lon
         where.append("p.location IS NOT NULL")
@@ -192,11 +196,14 @@ class PostgisEngine:
     @staticmethod
     def _user_where(f: UserFilters, params: dict[str, Any]) -> list[str]:
         where = ["usr.is_active"]
+        if f.name or f.profession:
+            params.update(fold_params())
         if f.name:
-            where.append("to_tsvector('simple', u.name) @@ plainto_tsquery('simple', :name)")
+            where.append(f"to_tsvector('simple', {fold_sql('u.name')}) @@ plainto_tsquery('simple', :name)")
             params["name"] = " ".join(words(f.name))
         if f.profession:
-            where.append("to_tsvector('simple', coalesce(u.profession, '')) @@ plainto_tsquery('simple', :profession)")
+            where.append(f"to_tsvector('simple', {fold_sql(_PERSON_PROFESSION)}) "
+                         "@@ plainto_tsquery('simple', :profession)")
             params["profession"] = " ".join(words(f.profession))
         if f.city:
             where.append("lower(u.city) = lower(:city)")
@@ -227,7 +234,7 @@ class PostgisEngine:
     _USER_SORTS = {
         "distance": (f"ST_Distance({SNAPPED}, {CENTRE}, false) / 1000.0", "ASC"),
         "newest": "(floor(extract(epoch FROM u.created_at) * 1000))::bigint",
-        "relevance": ("ts_rank(to_tsvector('simple', u.name || ' ' || coalesce(u.profession, '')), "
+        "relevance": (f"ts_rank(to_tsvector('simple', {fold_sql(_PERSON_WORDS)}), "
                       "plainto_tsquery('simple', :rel_q))", "DESC"),
     }
 
@@ -327,13 +334,13 @@ class PostgisEngine:
         if not tokens:
             return {"projects": [], "people": []}
         # Each token is \\w-only (see textmatch.words), so it carries no regex syntax.
-        params: dict[str, Any] = {"size": size}
+        params: dict[str, Any] = {"size": size, **fold_params()}
         conds_p, conds_u = [], []
         for i, token in enumerate(tokens):
             last = i == len(tokens) - 1
             params[f"t{i}"] = "\\m" + token + ("" if last else "\\M")
-            conds_p.append(f"p.name ~* :t{i}")
-            conds_u.append(f"u.name ~* :t{i}")
+            conds_p.append(f"{fold_sql('p.name')} ~ :t{i}")
+            conds_u.append(f"{fold_sql('u.name')} ~ :t{i}")
         projects = await self._rows(
             "SELECT p.id, p.name, p.city FROM projects p WHERE p.status = 'active' AND NOT p.is_fully_staffed AND "
             f"{' AND '.join(conds_p)} ORDER BY p.name COLLATE \"C\", p.id LIMIT :size", params)

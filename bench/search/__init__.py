@@ -1,0 +1,1 @@
+"""Search latency benchmark (see run.py)."""
