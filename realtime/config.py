@@ -18,6 +18,9 @@ class RealtimeSettings(BaseSettings):
     presence_expiry_s: float = Field(20.0, gt=0)
     # Largest Engine.IO packet accepted; bigger frames close that one connection.
     realtime_max_payload_bytes: int = Field(64 * 1024, ge=8 * 1024)
+    # Open connections are re-checked this often: a deactivated account, a password reset or a
+    # logout ends them without waiting for the access token to expire.
+    realtime_revalidate_s: float = Field(30.0, gt=0)
     # At most one typing event per user and room in this interval.
     chat_typing_interval_s: float = Field(2.0, ge=0)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import socketio
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 
 from api.auth.dependencies import user_from_token
 from api.auth.tokens import InvalidToken, decode_access_token
@@ -26,10 +27,11 @@ from api.chat import service
 from api.chat.schemas import (EditMessageIn, MarkReadEvent, MessageRef, OtherUserRef, ProjectRef, SendDirectEvent,
                               SendMessageIn, TokenIn, UserRef)
 from api.core.errors import Problem
-from api.core.redis import get_redis
 from api.core.settings import get_settings
+from db.models import RefreshToken, User
 from db.session import get_sessionmaker, unit_of_work
 from realtime import emitter, presence
+from realtime.presence import get_redis
 from realtime.config import get_realtime_settings
 from realtime.emitter import NAMESPACE, project_room, user_room
 from realtime.server import sio
@@ -44,6 +46,8 @@ class Conn:
     user_id: uuid.UUID
     name: str
     exp: float
+    iat: float
+    family: uuid.UUID | None  # the sign-in session the token belongs to (logout ends it)
     projects: set[str] = field(default_factory=set)
 
 
@@ -86,8 +90,17 @@ def _in_room(sid: str, room: str) -> bool:
 # ----------------------------------------------------------------- authentication
 
 
-async def _authenticate(token: Any) -> tuple[uuid.UUID, str, float]:
-    """(user id, display name, token expiry) or EventError with a reason a person can act on."""
+@dataclass
+class Identity:
+    user_id: uuid.UUID
+    name: str
+    exp: float
+    iat: float
+    family: uuid.UUID | None
+
+
+async def _authenticate(token: Any) -> Identity:
+    """Who the token belongs to, or EventError with a reason a person can act on."""
     if not isinstance(token, str) or not token:
         raise EventError("missing_token", "Send the access token in the auth payload: {\"token\": \"<access token>\"}")
     try:
@@ -103,7 +116,8 @@ async def _authenticate(token: Any) -> tuple[uuid.UUID, str, float]:
             code = "account_inactive" if "not active" in problem.detail else "session_ended"
             raise EventError(code, problem.detail) from None
         person = await service.display_name(session, user.id)
-    return user.id, person.name, float(claims["exp"])
+    family = uuid.UUID(claims["sid"]) if claims.get("sid") else None
+    return Identity(user.id, person.name, float(claims["exp"]), float(claims["iat"]), family)
 
 
 @sio.event
@@ -111,12 +125,12 @@ async def connect(sid: str, environ: dict, auth: Any = None):
     _ensure_background()
     token = auth.get("token") if isinstance(auth, dict) else None
     try:
-        user_id, name, exp = await _authenticate(token)
+        who = await _authenticate(token)
     except EventError as exc:
         raise socketio.exceptions.ConnectionRefusedError(exc.reason, {"code": exc.code}) from None
-    _conns[sid] = Conn(user_id=user_id, name=name, exp=exp)
-    await sio.enter_room(sid, user_room(user_id))
-    await presence.register_connection(str(user_id), sid)
+    _conns[sid] = Conn(user_id=who.user_id, name=who.name, exp=who.exp, iat=who.iat, family=who.family)
+    await sio.enter_room(sid, user_room(who.user_id))
+    await presence.register_connection(str(who.user_id), sid)
 
 
 @sio.event
@@ -133,9 +147,9 @@ async def disconnect(sid: str, reason: Any = None):
         log.exception("presence cleanup failed for %s", sid)
 
 
-async def _end_expired(sid: str) -> None:
-    await sio.emit("error", {"event": None, "code": "token_expired",
-                             "reason": "The access token has expired: refresh it and connect again"}, to=sid)
+async def _end_session(sid: str, code: str = "token_expired",
+                       reason: str = "The access token has expired: refresh it and connect again") -> None:
+    await sio.emit("error", {"event": None, "code": code, "reason": reason}, to=sid)
     await sio.disconnect(sid)
 
 
@@ -153,7 +167,7 @@ def event(name: str, schema: type[BaseModel] | None, *aliases: str):
             if conn is None:
                 return _error("not_connected", "This connection is not authenticated")
             if conn.exp <= time.time() and name != "auth":
-                await _end_expired(sid)
+                await _end_session(sid)
                 return _error("token_expired", "The access token has expired: refresh it and connect again")
             try:
                 if schema is None:
@@ -197,11 +211,11 @@ async def unknown_event(event_name: str, sid: str, *args):
 @event("auth", TokenIn, "refresh_token")
 async def renew(sid: str, conn: Conn, body: TokenIn) -> dict:
     """A fresh access token keeps a long-lived connection going past the old token's expiry."""
-    user_id, name, exp = await _authenticate(body.token)
-    if user_id != conn.user_id:
+    who = await _authenticate(body.token)
+    if who.user_id != conn.user_id:
         raise EventError("invalid_token", "The new token belongs to a different account")
-    conn.exp, conn.name = exp, name
-    return {"expires_at": int(exp)}
+    conn.exp, conn.iat, conn.family, conn.name = who.exp, who.iat, who.family, who.name
+    return {"expires_at": int(who.exp)}
 
 
 # ----------------------------------------------------------------- project rooms
@@ -349,11 +363,44 @@ def _ensure_background() -> None:
         sio.start_background_task(_background)
 
 
+async def _revalidate() -> None:
+    """End connections whose account was deactivated, whose password was reset or whose sign-in
+    session was logged out since the token was issued (the rules of api.auth.dependencies, checked
+    for all of this process's connections in two queries)."""
+    conns = list(_conns.items())
+    if not conns:
+        return
+    user_ids = {c.user_id for _, c in conns}
+    families = {c.family for _, c in conns if c.family is not None}
+    async with get_sessionmaker()() as session:
+        users = {r.id: r for r in await session.execute(
+            select(User.id, User.is_active, User.password_changed_at).where(User.id.in_(user_ids)))}
+        alive = set()
+        if families:
+            alive = set((await session.execute(select(RefreshToken.family_id).where(
+                RefreshToken.family_id.in_(families), RefreshToken.revoked_at.is_(None)).distinct())).scalars())
+    for sid, conn in conns:
+        user = users.get(conn.user_id)
+        if user is None or not user.is_active:
+            await _end_session(sid, "account_inactive", "This account is no longer active")
+        elif user.password_changed_at is not None and conn.iat < user.password_changed_at.timestamp():
+            await _end_session(sid, "session_ended", "The session ended with a password change: sign in again")
+        elif conn.family is not None and conn.family not in alive:
+            await _end_session(sid, "session_ended", "The session has ended (signed out): sign in again")
+
+
+_last_revalidation = 0.0
+
+
 async def _tick() -> None:
+    global _last_revalidation
     now = time.time()
     for sid, conn in list(_conns.items()):
         if conn.exp <= now:
-            await _end_expired(sid)
+            await _end_session(sid)
+    if now - _last_revalidation >= get_realtime_settings().realtime_revalidate_s:
+        _last_revalidation = now
+        await _revalidate()
     entries = []
     for sid, conn in list(_conns.items()):
         # Another process may have taken this socket out of a room (member removed).

@@ -15,9 +15,11 @@ Each multi-key change is one Lua script, so two processes never interleave half-
 """
 from __future__ import annotations
 
+import asyncio
 import time
 
-from api.core.redis import get_redis
+import redis.asyncio as aioredis
+
 from api.core.settings import get_settings
 from realtime.config import get_realtime_settings
 
@@ -68,6 +70,20 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 if s and tonumber(s) >= tonumber(ARGV[2]) then return 1 end
 return 0
 """
+
+
+_clients: dict[int, aioredis.Redis] = {}
+
+
+def get_redis() -> aioredis.Redis:
+    """Presence's own client per event loop: a blocking pool, so a burst (a thousand sockets
+    disconnecting at once) waits for a free connection instead of failing."""
+    key = id(asyncio.get_running_loop())
+    if key not in _clients:
+        pool = aioredis.BlockingConnectionPool.from_url(get_settings().redis_url, decode_responses=True,
+                                                        max_connections=64, timeout=20, socket_connect_timeout=2)
+        _clients[key] = aioredis.Redis(connection_pool=pool)
+    return _clients[key]
 
 
 def _prefix() -> str:

@@ -5,7 +5,7 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from api.auth.tokens import create_access_token
 from db.models import Message, Project, User
@@ -17,7 +17,8 @@ from tests.realtime_support import connect, make_project, try_connect
 @pytest.fixture(scope="module")
 def server():
     # One process for this module: every test makes its own users and projects.
-    proc = ServerProcess(extra_env={"CHAT_TYPING_INTERVAL_S": "2"})
+    proc = ServerProcess(extra_env={"CHAT_TYPING_INTERVAL_S": "2", "PRESENCE_HEARTBEAT_S": "1",
+                                    "PRESENCE_EXPIRY_S": "5", "REALTIME_REVALIDATE_S": "1"})
     yield proc
     proc.stop()
 
@@ -81,6 +82,18 @@ async def test_expired_token_ends_session_unless_renewed(server, make_user, clie
     # The expired one is told why and disconnected (on its next event, or by the heartbeat).
     await short.wait_for("error", lambda d: d["code"] == "token_expired", timeout=10)
     await eventually(lambda: not short.client.connected, timeout=10)
+
+
+async def test_open_connections_end_when_account_is_deactivated_or_password_reset(server, make_user, clients, db):
+    alice, bob, carol = await people(make_user, "Alice", "Bob", "Carol")
+    a, b, c = [await clients(server.url, u.token) for u in (alice, bob, carol)]
+    await db.execute(update(User).where(User.id == alice.id).values(is_active=False))
+    await db.execute(update(User).where(User.id == bob.id).values(password_changed_at=func.now()))
+    await db.commit()
+    assert (await a.wait_for("error", timeout=15))["code"] == "account_inactive"
+    assert (await b.wait_for("error", timeout=15))["code"] == "session_ended"
+    await eventually(lambda: not a.client.connected and not b.client.connected, timeout=10)
+    assert c.client.connected and c.of("error") == []
 
 
 # ----------------------------------------------------------------- project chat

@@ -1,11 +1,11 @@
 // One load worker: connects its share of the clients (official socket.io-client, WebSocket
 // transport), joins rooms, sends its share of the message rate, and measures send -> receipt
-// latency at every member of the room. Prints one JSON line with counters and a sparse histogram.
+// latency at every member of the room. Writes <plan>.worker<i>.json: counters and a sparse histogram.
 //
 // node load.mjs <plan.json> <worker index> <worker count>
 // The plan (written by run.py) holds server URLs, rooms with member tokens, rate and duration.
 import { createRequire } from "node:module";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
@@ -123,7 +123,8 @@ async function main() {
   stats.histogram_bucket_ms = BUCKET_MS;
   stats.histogram = Object.fromEntries(hist);
   for (const { sockets } of roomSockets) for (const s of sockets) s.close();
-  process.stdout.write(JSON.stringify(stats) + "\n");
+  // A file, not stdout: a pipe would cut a large line when the process exits.
+  writeFileSync(`${planPath}.worker${index}.json`, JSON.stringify(stats));
   process.exit(0);
 }
 

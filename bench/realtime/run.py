@@ -230,10 +230,9 @@ def main() -> int:
         elapsed = time.monotonic() - t0
 
         results = []
-        for loader in loaders:
-            out, _ = loader.communicate(timeout=args.duration + args.drain + 120)
-            lines = [json.loads(x) for x in out.splitlines() if x.strip()]
-            results.append(lines[-1])
+        for w, loader in enumerate(loaders):
+            loader.communicate(timeout=args.duration + args.drain + 120)
+            results.append(json.loads(Path(f"{plan_path}.worker{w}.json").read_text()))
     finally:
         for loader in loaders:
             if loader.poll() is None:
@@ -265,6 +264,12 @@ def main() -> int:
         rss = [s["servers"][servers.index((url, proc))][1] for s in samples if s["servers"][servers.index((url, proc))]]
         server_stats.append({"url": url, "cpu_percent_avg": round(100 * (e[0] - b[0]) / elapsed, 1),
                              "rss_mb_max": round(max(rss) / 2**20, 1), "rss_mb_end": round(e[1] / 2**20, 1)})
+    timeline, prev = [], [base[p.pid] for _, p in servers]
+    for sample in samples:
+        cpu = [round(100 * (cur[0] - old[0]), 1) if cur and old else None
+               for cur, old in zip(sample["servers"], prev)]
+        timeline.append({"t": sample["t"], "server_cpu_percent": cpu, "loadavg": sample["loadavg"]})
+        prev = sample["servers"]
     load_cpu = [round(100 * (end_load[p.pid][0] - base_load[p.pid][0]) / elapsed, 1)
                 for p in loaders if end_load.get(p.pid) and base_load.get(p.pid)]
     report = {
@@ -287,6 +292,7 @@ def main() -> int:
         "messages_lost": totals["lost"],
         "servers": server_stats,
         "load_workers_cpu_percent": load_cpu,
+        "timeline": timeline,
         "target": {"p99_ms": 150, "met": (percentile(hist, bucket_ms, 0.99) or 1e9) <= 150 and totals["lost"] == 0},
     }
     (RESULTS / "realtime.json").write_text(json.dumps(report, indent=2) + "\n")
