@@ -6,7 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, ValidationInfo, field_validator,
+                      model_validator)
 
 from db.models.enums import MemberRole, PaymentType, ProjectStatus, ProjectType
 
@@ -29,9 +30,17 @@ MoneyIn = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), max_digits
 MoneyOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
-def _unpaid_has_no_amount(payment_type: PaymentType | None, amount: Decimal | None) -> None:
-    if payment_type == PaymentType.unpaid and amount not in (None, Decimal(0)):
-        raise ValueError("payment_amount must be empty or 0 for an unpaid role")
+def _not_null(value):
+    # Runs only for fields the client sent: an explicit null for a required field is an error.
+    if value is None:
+        raise ValueError("cannot be null")
+    return value
+
+
+def _amount_fits_type(amount: Decimal | None, info: ValidationInfo) -> Decimal | None:
+    if info.data.get("payment_type") == PaymentType.unpaid and amount not in (None, Decimal(0)):
+        raise ValueError("must be empty or 0 for an unpaid role")
+    return amount
 
 
 class RoleCreate(BaseModel):
@@ -45,10 +54,7 @@ class RoleCreate(BaseModel):
     payment_amount: MoneyIn | None = None
     payment_details: Details | None = None
 
-    @model_validator(mode="after")
-    def _payment(self) -> "RoleCreate":
-        _unpaid_has_no_amount(self.payment_type, self.payment_amount)
-        return self
+    _amount = field_validator("payment_amount")(_amount_fits_type)
 
 
 class RoleEdit(BaseModel):
@@ -65,16 +71,15 @@ class RoleEdit(BaseModel):
     payment_amount: MoneyIn | None = None
     payment_details: Details | None = None
 
+    _required = field_validator("skill_id", "role_title", "slots_available", "payment_type", mode="before")(_not_null)
+    _amount = field_validator("payment_amount")(_amount_fits_type)
+
     @model_validator(mode="after")
-    def _shape(self) -> "RoleEdit":
+    def _new_role_complete(self) -> "RoleEdit":
         if self.id is None:
             missing = [f for f in ("skill_id", "role_title", "payment_type") if getattr(self, f) is None]
             if missing:
                 raise ValueError(f"a new role (no id) needs {', '.join(missing)}")
-        for f in ("skill_id", "role_title", "slots_available", "payment_type"):
-            if f in self.model_fields_set and getattr(self, f) is None:
-                raise ValueError(f"{f} cannot be null")
-        _unpaid_has_no_amount(self.payment_type, self.payment_amount)
         return self
 
 
@@ -123,12 +128,7 @@ class ProjectUpdate(_Location):
     longitude: Longitude | None = None
     roles: Annotated[list[RoleEdit], Field(max_length=MAX_ROLES)] | None = None
 
-    @model_validator(mode="after")
-    def _not_null(self) -> "ProjectUpdate":
-        for f in ("name", "project_type", "status", "roles"):
-            if f in self.model_fields_set and getattr(self, f) is None:
-                raise ValueError(f"{f} cannot be null")
-        return self
+    _required = field_validator("name", "project_type", "status", "roles", mode="before")(_not_null)
 
 
 class TransferIn(BaseModel):
