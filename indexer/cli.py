@@ -7,6 +7,7 @@ import sys
 from enum import Enum
 
 import typer
+from opensearchpy.exceptions import OpenSearchException
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
@@ -88,6 +89,8 @@ def register(app: typer.Typer) -> None:
                     _fail(console, f"another reindex of {kind} is running")
                 except ReindexFailed as exc:
                     _fail(console, str(exc))
+                except OpenSearchException as exc:
+                    _fail(console, f"OpenSearch: {type(exc).__name__}: {exc} (the alias was not switched)")
             reports.append(report.as_dict())
             if not as_json:
                 console.print(f"{kind}: {report.documents} documents in {report.index} "
@@ -143,7 +146,10 @@ def register(app: typer.Typer) -> None:
         async def run_all():
             return [await verify(kind, repair=repair) for kind in _kinds(target)]
 
-        reports = _run(run_all())
+        try:
+            reports = _run(run_all())
+        except OpenSearchException as exc:
+            _fail(_console(), f"OpenSearch: {type(exc).__name__}: {exc}")
         if as_json:
             typer.echo(json.dumps(reports, indent=2))
         else:

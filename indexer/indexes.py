@@ -60,6 +60,18 @@ class LockBusy(RuntimeError):
     pass
 
 
+@asynccontextmanager
+async def admin_client(timeout_s: float = 120.0) -> AsyncIterator[AsyncOpenSearch]:
+    """A client for operator work (reindex, verify): long timeouts, since a bulk load, a refresh or a scroll on a
+    busy 2-core node can take far longer than the API's per-request budget."""
+    client = AsyncOpenSearch(hosts=[get_settings().opensearch_url], timeout=timeout_s, max_retries=2,
+                             retry_on_timeout=True)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
 async def alias_targets(client: AsyncOpenSearch, kind: str) -> list[str]:
     try:
         response = await client.indices.get_alias(name=alias_name(kind))

@@ -17,10 +17,10 @@ from sqlalchemy import text
 
 from db.session import get_sessionmaker
 from indexer.bulk import BulkResult, write_docs
-from indexer.client import alias_name, get_client
+from indexer.client import alias_name
 from indexer.documents import bump_versions, count_searchable, load_docs, scan_docs, searchable_versions
-from indexer.indexes import (alias_targets, concrete_indexes, create_index, delete_old_indexes, finish_bulk_load,
-                             redis_lock, scan_versions, swap_alias)
+from indexer.indexes import (admin_client, alias_targets, concrete_indexes, create_index, delete_old_indexes,
+                             finish_bulk_load, redis_lock, scan_versions, swap_alias)
 from indexer.mappings import mapping_version, version_of_index
 
 Progress = Callable[[str, int], None]  # (event "total"|"advance", n)
@@ -147,7 +147,12 @@ async def _bulk_load(client: AsyncOpenSearch, kind: str, index: str, batch_size:
 
 async def reindex(kind: str, *, batch_size: int = 1000, progress: Progress | None = None,
                   count_tolerance: float = 0.001) -> ReindexReport:
-    client = get_client()
+    async with admin_client() as client:
+        return await _reindex(client, kind, batch_size, progress, count_tolerance)
+
+
+async def _reindex(client: AsyncOpenSearch, kind: str, batch_size: int, progress: Progress | None,
+                   count_tolerance: float) -> ReindexReport:
     started = time.monotonic()
     async with redis_lock(f"reindex:{alias_name(kind)}", ttl_s=300, wait_s=0) as lock:
         async with get_sessionmaker()() as session:
@@ -182,7 +187,11 @@ async def reindex(kind: str, *, batch_size: int = 1000, progress: Progress | Non
 
 
 async def verify(kind: str, *, repair: bool = False) -> dict:
-    client = get_client()
+    async with admin_client() as client:
+        return await _verify(client, kind, repair)
+
+
+async def _verify(client: AsyncOpenSearch, kind: str, repair: bool) -> dict:
     alias = alias_name(kind)
     if not await alias_targets(client, kind):
         return {"kind": kind, "alias": alias, "error": "alias missing: run `filmo reindex " + kind + "`"}
@@ -214,7 +223,11 @@ async def verify(kind: str, *, repair: bool = False) -> dict:
 
 
 async def status(kinds: tuple[str, ...], failing_attempts: int = 3) -> dict:
-    client = get_client()
+    async with admin_client(timeout_s=10) as client:
+        return await _status(client, kinds, failing_attempts)
+
+
+async def _status(client: AsyncOpenSearch, kinds: tuple[str, ...], failing_attempts: int) -> dict:
     out: dict = {"indexes": [], "outbox": {}}
     from indexer.indexes import cluster_up
 
