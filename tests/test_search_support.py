@@ -23,7 +23,7 @@ WORDS = ["night", "harbor", "silent", "river", "neon", "dream", "glass", "summer
          "Café", "Señor"]
 PROJECT_TYPES = ["short_film", "feature_film", "series", "documentary", "music_video", "commercial"]
 PAYMENTS = ["paid", "unpaid", "negotiable"]
-SKILLS = [1, 2, 3, 4, 5, 6, 7, 8]
+SKILLS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 21]  # ids past 9: facet ties must order as numbers
 
 
 def point(lat: float, lon: float) -> WKTElement:

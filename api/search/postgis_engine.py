@@ -161,8 +161,8 @@ class PostgisEngine:
         sql = f"""
         WITH m AS MATERIALIZED (SELECT p.id, p.project_type, p.city, p.open_skill_ids FROM projects p WHERE {cond})
         SELECT 'total' AS facet, NULL AS key, count(*) AS n FROM m
-        UNION ALL (SELECT 'skills', s::text, count(DISTINCT m.id) FROM m, unnest(m.open_skill_ids) AS s
-                   GROUP BY s ORDER BY 3 DESC, s LIMIT {FACET_SIZES['skills']})
+        UNION ALL (SELECT 'skills', sk::text AS k, count(DISTINCT m.id) FROM m, unnest(m.open_skill_ids) AS sk
+                   GROUP BY sk ORDER BY 3 DESC, sk LIMIT {FACET_SIZES['skills']})
         UNION ALL (SELECT 'project_types', m.project_type, count(*) FROM m GROUP BY m.project_type
                    ORDER BY 3 DESC, m.project_type COLLATE "C" LIMIT {FACET_SIZES['project_types']})
         UNION ALL (SELECT 'payment_types', r.payment_type, count(DISTINCT m.id) FROM m
@@ -188,7 +188,6 @@ class PostgisEngine:
             elif r["facet"] in bool_keys:
                 key = key == "true"
             facets.setdefault(r["facet"], []).append((key, int(r["n"])))
-        # Keep the groups stable (and ordered the same way as the OpenSearch buckets).
         return total, facets
 
     # ------------------------------------------------------------------ people
@@ -270,8 +269,8 @@ class PostgisEngine:
         sql = f"""
         WITH m AS MATERIALIZED (SELECT u.id, u.city, u.profession, u.is_actor, u.skill_ids FROM {from_} WHERE {cond})
         SELECT 'total' AS facet, NULL AS key, count(*) AS n FROM m
-        UNION ALL (SELECT 'skills', s::text, count(DISTINCT m.id) FROM m, unnest(m.skill_ids) AS s
-                   GROUP BY s ORDER BY 3 DESC, s LIMIT {FACET_SIZES['skills']})
+        UNION ALL (SELECT 'skills', sk::text AS k, count(DISTINCT m.id) FROM m, unnest(m.skill_ids) AS sk
+                   GROUP BY sk ORDER BY 3 DESC, sk LIMIT {FACET_SIZES['skills']})
         UNION ALL (SELECT 'cities', m.city, count(*) FROM m WHERE m.city IS NOT NULL GROUP BY m.city
                    ORDER BY 3 DESC, m.city COLLATE "C" LIMIT {FACET_SIZES['cities']})
         UNION ALL (SELECT 'professions', m.profession, count(*) FROM m WHERE m.profession IS NOT NULL
