@@ -61,14 +61,27 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def reindex(target: Target = typer.Argument(..., help="projects, profiles or all"),
                 batch_size: int = typer.Option(1000, min=50, max=10_000, help="Rows per PostGIS query and _bulk."),
+                if_needed: bool = typer.Option(False, "--if-needed",
+                                               help="Skip an index that already matches (alias on the current "
+                                                    "mapping version, same count as PostGIS): safe at every start."),
                 as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON.")) -> None:
         """Build a new versioned index from search_mappings/, load it from PostGIS, swap the alias atomically."""
         from indexer.indexes import LockBusy
-        from indexer.reindex import ReindexFailed, reindex as do_reindex
+        from indexer.reindex import ReindexFailed, reindex as do_reindex, up_to_date
 
         console = _console(stderr=as_json)
         reports = []
         for kind in _kinds(target):
+            if if_needed:
+                try:
+                    current, why = _run(up_to_date(kind))
+                except OpenSearchException as exc:
+                    _fail(console, f"OpenSearch: {type(exc).__name__}: {exc}")
+                if current:
+                    reports.append({"kind": kind, "skipped": True, "reason": why})
+                    if not as_json:
+                        console.print(f"{kind}: up to date ({why}), skipped")
+                    continue
             columns = (TextColumn(f"[bold]{kind}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                        TextColumn("{task.fields[rate]} docs/s"), TimeElapsedColumn(), TextColumn("ETA"),
                        TimeRemainingColumn())

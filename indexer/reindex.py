@@ -186,6 +186,24 @@ async def _reindex(client: AsyncOpenSearch, kind: str, batch_size: int, progress
                          seconds=round(time.monotonic() - started, 2), load_seconds=round(load_seconds, 2))
 
 
+async def up_to_date(kind: str) -> tuple[bool, str]:
+    """Cheap check for `reindex --if-needed`: the alias exists on an index of the current mapping version and
+    holds as many documents as PostGIS has searchable rows (`filmo index verify` compares versions too)."""
+    async with admin_client(timeout_s=30) as client:
+        targets = await alias_targets(client, kind)
+        if len(targets) != 1:
+            return False, "no alias" if not targets else "alias on several indexes"
+        if version_of_index(kind, targets[0]) != mapping_version(kind):
+            return False, f"mapping version changed to v{mapping_version(kind)}"
+        await client.indices.refresh(index=targets[0])
+        documents = int((await client.count(index=targets[0]))["count"])
+    async with get_sessionmaker()() as session:
+        expected = await count_searchable(session, kind)
+    if documents != expected:
+        return False, f"{documents} documents, PostGIS has {expected}"
+    return True, f"{documents} documents in {targets[0]}"
+
+
 async def verify(kind: str, *, repair: bool = False) -> dict:
     async with admin_client() as client:
         return await _verify(client, kind, repair)

@@ -105,9 +105,14 @@ async def test_first_reindex_creates_aliases_then_swaps_keeping_one_previous():
     assert await concrete(f"{prefix}projects_v*") == sorted([second[0]["index"], third[0]["index"]])
     assert await alias_targets(f"{prefix}profiles") == [first[1]["index"]]
 
+    # --if-needed (safe at every start): nothing to do while the indexes match, a rebuild once they do not.
+    skipped = reindex_json("all", "--if-needed", env=env)
+    assert [r.get("skipped") for r in skipped] == [True, True]
+    await seed_rows(2)
+    partial = reindex_json("all", "--if-needed", env=env)
+    assert partial[0]["documents"] == 42 and partial[1]["skipped"] is True
     # Idempotent: the same data again gives the same counts.
-    again = reindex_json("all", env=env)
-    assert [r["documents"] for r in again] == [40, 15]
+    assert [r["documents"] for r in reindex_json("all", env=env)] == [42, 15]
 
     # The human output has the progress bar's summary line.
     human = cli("reindex", "profiles", env=env)
