@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from tests.test_projects_support import (API, accept, add_member, apply, assert_problem, count_statements,
+from tests.test_projects_support import (API, add_member, apply, assert_problem, count_statements,
                                          create_project, get_project)
 
 
