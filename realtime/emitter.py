@@ -54,7 +54,7 @@ async def online_payload(project_id: uuid.UUID | str) -> list[dict]:
 
 
 async def announce_presence(event: str, project_id: uuid.UUID | str, user_id: uuid.UUID | str,
-                            user_name: str | None = None) -> None:
+                            user_name: str | None = None, online_users: list[dict] | None = None) -> None:
     """user_joined / user_left {project_id, user_id, user_name, online_users} to the project room."""
     if user_name is None:
         from api.chat import service
@@ -63,7 +63,8 @@ async def announce_presence(event: str, project_id: uuid.UUID | str, user_id: uu
         async with get_sessionmaker()() as session:
             user_name = (await service.display_name(session, uuid.UUID(str(user_id)))).name
     await emit(event, {"project_id": str(project_id), "user_id": str(user_id), "user_name": user_name,
-                       "online_users": await online_payload(project_id)}, project_room(project_id))
+                       "online_users": online_users if online_users is not None else await online_payload(project_id)},
+               project_room(project_id))
 
 
 # ----------------------------------------------------------------- contracts used by realtime.hooks

@@ -240,9 +240,10 @@ async def join_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
             await emitter.announce_presence("user_left", project_id, conn.user_id, conn.name)
         raise EventError("forbidden", "Only members of this project can use its chat")
     conn.projects.add(project_id)
+    online_users = [u.model_dump(mode="json") for u in online.online_users]
     if came_online:
-        await emitter.announce_presence("user_joined", project_id, conn.user_id, conn.name)
-    return {"project_id": project_id, "online_users": [u.model_dump(mode="json") for u in online.online_users],
+        await emitter.announce_presence("user_joined", project_id, conn.user_id, conn.name, online_users)
+    return {"project_id": project_id, "online_users": online_users,
             "last_read_message_id": state.last_read_message_id, "unread_count": state.unread_count}
 
 

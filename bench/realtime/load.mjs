@@ -29,9 +29,16 @@ const expected = new Map(); // message key -> members in the room when it was se
 const seen = new Map(); // message key -> Set of receiver ids
 const acked = new Set(); // keys the server acknowledged (stored)
 
-function record(latency) {
+const perSecond = new Map(); // second of sending -> [deliveries, sum ms, max ms]
+let startMs = 0;
+
+function record(latency, sentAt) {
   const b = Math.floor(latency / BUCKET_MS);
   hist.set(b, (hist.get(b) || 0) + 1);
+  const sec = Math.floor((sentAt - startMs) / 1000);
+  const row = perSecond.get(sec) || [0, 0, 0];
+  row[0] += 1; row[1] += latency; row[2] = Math.max(row[2], latency);
+  perSecond.set(sec, row);
 }
 
 function connectClient(member, serverUrl, clientId) {
@@ -48,7 +55,7 @@ function connectClient(member, serverUrl, clientId) {
       if (pending.has(clientId)) { stats.duplicates += 1; return; }
       pending.add(clientId);
       stats.received += 1;
-      record(received - Number(parts[2]));
+      record(received - Number(parts[2]), Number(parts[2]));
     });
     socket.on("connect", () => resolve(socket));
     socket.on("connect_error", () => { stats.connect_failures += 1; resolve(null); });
@@ -81,6 +88,7 @@ async function main() {
   const startFile = process.env.FILMO_BENCH_START_FILE;
   while (!existsSync(startFile)) await new Promise((r) => setTimeout(r, 50));
   const start = Number(readFileSync(startFile, "utf8"));
+  startMs = start;
   while (now() < start) await new Promise((r) => setTimeout(r, Math.min(50, start - now())));
   const rate = plan.rate / workers;
   const total = Math.round(rate * plan.duration_s);
@@ -122,6 +130,7 @@ async function main() {
   stats.lost = missing();
   stats.histogram_bucket_ms = BUCKET_MS;
   stats.histogram = Object.fromEntries(hist);
+  stats.per_second = Object.fromEntries(perSecond);
   for (const { sockets } of roomSockets) for (const s of sockets) s.close();
   // A file, not stdout: a pipe would cut a large line when the process exits.
   writeFileSync(`${planPath}.worker${index}.json`, JSON.stringify(stats));

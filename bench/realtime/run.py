@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -43,6 +44,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--servers", type=int, default=2)
     p.add_argument("--load-workers", type=int, default=2, help="node processes driving the clients")
     p.add_argument("--drain", type=float, default=15.0, help="seconds to wait for late deliveries")
+    p.add_argument("--ws", default="auto", help="uvicorn WebSocket implementation (auto, websockets-sansio, ...)")
+    p.add_argument("--deflate", action="store_true",
+                   help="allow WebSocket permessage-deflate (off by default: it costs more CPU than it saves "
+                        "on short chat frames)")
+    p.add_argument("--label", default="main", help="name of this run inside realtime.json (runs are kept)")
+    p.add_argument("--profile", action="store_true", help="run the first server under cProfile (bench/data/)")
     p.add_argument("--note", default="", help="free text stored with the results")
     return p.parse_args()
 
@@ -118,9 +125,12 @@ def proc_sample(pid: int) -> tuple[float, int] | None:
         return None
 
 
-def start_server(port: int, env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
-                             str(port), "--log-level", "warning", "--no-access-log"],
+def start_server(port: int, env: dict, log: Path, ws: str, deflate: bool,
+                 profile: Path | None = None) -> subprocess.Popen:
+    prefix = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    return subprocess.Popen([sys.executable, *prefix, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
+                             str(port), "--log-level", "warning", "--no-access-log", "--ws", ws,
+                             "--ws-per-message-deflate", str(deflate).lower()],
                             cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
@@ -185,7 +195,8 @@ def main() -> int:
     try:
         for i in range(args.servers):
             port = free_port()
-            proc = start_server(port, env, DATA / f"realtime-server-{i}.log")
+            profile = DATA / "realtime-server-0.prof" if args.profile and i == 0 else None
+            proc = start_server(port, env, DATA / f"realtime-server-{i}.log", args.ws, args.deflate, profile)
             servers.append((f"http://127.0.0.1:{port}", proc))
         for url, proc in servers:
             wait_ready(url, proc)
@@ -239,9 +250,9 @@ def main() -> int:
                 loader.kill()
         for _, proc in servers:
             if proc.poll() is None:
-                proc.terminate()
+                proc.send_signal(signal.SIGINT)
                 try:
-                    proc.wait(15)
+                    proc.wait(60 if args.profile else 15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
         asyncio.run(drop_database(dbname))
@@ -264,11 +275,21 @@ def main() -> int:
         rss = [s["servers"][servers.index((url, proc))][1] for s in samples if s["servers"][servers.index((url, proc))]]
         server_stats.append({"url": url, "cpu_percent_avg": round(100 * (e[0] - b[0]) / elapsed, 1),
                              "rss_mb_max": round(max(rss) / 2**20, 1), "rss_mb_end": round(e[1] / 2**20, 1)})
+    per_second: dict[int, list[float]] = {}
+    for res in results:
+        for sec, (n, total_ms, max_ms) in res.get("per_second", {}).items():
+            row = per_second.setdefault(int(sec), [0, 0.0, 0.0])
+            row[0] += n
+            row[1] += total_ms
+            row[2] = max(row[2], max_ms)
+    latency_by_second = {sec: {"mean_ms": round(v[1] / v[0], 1), "max_ms": round(v[2], 1)}
+                         for sec, v in sorted(per_second.items()) if v[0]}
     timeline, prev = [], [base[p.pid] for _, p in servers]
-    for sample in samples:
+    for i, sample in enumerate(samples):
         cpu = [round(100 * (cur[0] - old[0]), 1) if cur and old else None
                for cur, old in zip(sample["servers"], prev)]
-        timeline.append({"t": sample["t"], "server_cpu_percent": cpu, "loadavg": sample["loadavg"]})
+        timeline.append({"t": sample["t"], "server_cpu_percent": cpu, "loadavg": sample["loadavg"],
+                         "latency_of_messages_sent_this_second": latency_by_second.get(i)})
         prev = sample["servers"]
     load_cpu = [round(100 * (end_load[p.pid][0] - base_load[p.pid][0]) / elapsed, 1)
                 for p in loaders if end_load.get(p.pid) and base_load.get(p.pid)]
@@ -280,7 +301,9 @@ def main() -> int:
                     "loadavg_during_run_avg": round(sum(s["loadavg"] for s in samples) / len(samples), 2)},
         "config": {"clients": args.clients, "room_size": args.room_size, "rooms": len(rooms), "rate_msg_s": args.rate,
                    "duration_s": args.duration, "servers": args.servers, "load_workers": args.load_workers,
-                   "transport": "websocket", "client": "socket.io-client (node)", "note": args.note},
+                   "transport": "websocket", "uvicorn_ws": args.ws, "permessage_deflate": args.deflate,
+                   "client": "socket.io-client (node)",
+                   "note": args.note},
         "setup_s": round(setup_s, 1),
         "achieved_rate_msg_s": round(totals["acked"] / args.duration, 1),
         "deliveries_per_s": round(totals["received"] / args.duration, 1),
@@ -295,7 +318,10 @@ def main() -> int:
         "timeline": timeline,
         "target": {"p99_ms": 150, "met": (percentile(hist, bucket_ms, 0.99) or 1e9) <= 150 and totals["lost"] == 0},
     }
-    (RESULTS / "realtime.json").write_text(json.dumps(report, indent=2) + "\n")
+    out = RESULTS / "realtime.json"
+    runs = json.loads(out.read_text()).get("runs", {}) if out.exists() else {}
+    runs[args.label] = report
+    out.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
     print(json.dumps({k: report[k] for k in ("latency_ms", "totals", "servers", "target")}, indent=2))
     return 0
 
