@@ -207,10 +207,21 @@ DEFAULT_PROFILE = {
 }
 
 
+_HASHES: dict[str, str] = {}
+
+
+def _hash_once(password: str) -> str:
+    """A real Argon2id hash, computed once per password per run: test users are many, hashing is slow on purpose."""
+    from api.auth.passwords import hash_password
+
+    if password not in _HASHES:
+        _HASHES[password] = hash_password(password)
+    return _HASHES[password]
+
+
 @pytest.fixture
 def make_user(client):
     """Create a verified, active user (directly in the DB) with an access token; optionally a profile via HTTP."""
-    from api.auth.passwords import hash_password
     from api.auth.tokens import create_access_token
     from db.models import User
     from db.session import get_sessionmaker
@@ -219,7 +230,7 @@ def make_user(client):
                     **profile_fields) -> TestUser:
         email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
         async with get_sessionmaker()() as session:
-            user = User(email=email.lower(), password_hash=hash_password(password), is_verified=True)
+            user = User(email=email.lower(), password_hash=_hash_once(password), is_verified=True)
             session.add(user)
             await session.commit()
             user_id = user.id
