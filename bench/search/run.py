@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "results"
 DEFAULT_DB = "postgresql+asyncpg://filmo:filmo@127.0.0.1:5433/filmo_bench_search"
 PREFIX = "bench_search_"
+OPENSEARCH_URL = os.environ.get("OPENSEARCH_URL") or "http://127.0.0.1:9201"
 # The busiest film cities of the generated data (bench/data_gen.py CITIES).
 CENTRES = ["Los Angeles", "New York", "London", "Mumbai", "Lagos", "Atlanta", "Toronto", "Vancouver", "Berlin",
            "Paris", "Seoul", "Mexico City"]
@@ -77,27 +78,36 @@ async def build_queries(n: int, seed: int) -> list[dict]:
     return queries
 
 
-async def time_engine(engine: str, queries: list[dict], warmup: int) -> dict:
+async def time_engines(queries: list[dict], warmup: int) -> dict:
+    """Both engines on every query, interleaved (alternating which goes first), so that whatever else runs
+    on the machine weighs on both alike."""
     import httpx
 
     from api.core.settings import get_settings
     from api.main import fastapi_app
 
-    get_settings().opensearch_url = "http://127.0.0.1:9201" if engine == "opensearch" else ""
-    ms, totals = [], []
+    settings = get_settings()
+    ms: dict[str, list[float]] = {"opensearch": [], "postgis": []}
+    totals: dict[str, list[int]] = {"opensearch": [], "postgis": []}
     transport = httpx.ASGITransport(app=fastapi_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         for i, params in enumerate(queries[:warmup] + queries):
-            started = time.perf_counter()
-            resp = await client.get("/api/v1/search/projects", params=params)
-            elapsed = (time.perf_counter() - started) * 1000
-            if resp.status_code != 200 or resp.headers.get("x-search-engine") != engine:
-                raise SystemExit(f"{engine}: unexpected answer {resp.status_code} "
-                                 f"{resp.headers.get('x-search-engine')}: {resp.text[:300]}")
-            if i >= warmup:
-                ms.append(elapsed)
-                totals.append(resp.json()["total"])
-    return {**summary(ms), "median_matches": statistics.median(totals), "max_matches": max(totals)}
+            order = ("opensearch", "postgis") if i % 2 else ("postgis", "opensearch")
+            for engine in order:
+                settings.opensearch_url = OPENSEARCH_URL if engine == "opensearch" else ""
+                started = time.perf_counter()
+                resp = await client.get("/api/v1/search/projects", params=params)
+                elapsed = (time.perf_counter() - started) * 1000
+                if resp.status_code != 200 or resp.headers.get("x-search-engine") != engine:
+                    raise SystemExit(f"{engine}: unexpected answer {resp.status_code} "
+                                     f"{resp.headers.get('x-search-engine')}: {resp.text[:300]}")
+                if i >= warmup:
+                    ms[engine].append(elapsed)
+                    totals[engine].append(resp.json()["total"])
+    if totals["opensearch"] != totals["postgis"]:
+        raise SystemExit("the engines disagree on totals")
+    return {e: {**summary(ms[e]), "median_matches": statistics.median(totals[e]), "max_matches": max(totals[e])}
+            for e in ms}
 
 
 async def time_original(queries: list[dict]) -> dict:
@@ -124,7 +134,7 @@ async def same_first_pages(queries: list[dict]) -> dict:
 
     pages: dict[str, list] = {}
     for engine in ("opensearch", "postgis"):
-        get_settings().opensearch_url = "http://127.0.0.1:9201" if engine == "opensearch" else ""
+        get_settings().opensearch_url = OPENSEARCH_URL if engine == "opensearch" else ""
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fastapi_app), base_url="http://b") as c:
             pages[engine] = [[h["id"] for h in (await c.get("/api/v1/search/projects", params=q)).json()["results"]]
                              for q in queries]
@@ -145,12 +155,10 @@ async def run(args) -> dict:
         out["reindex_projects_s"] = round(time.monotonic() - started, 1)
         out["indexed_projects"] = report.documents
     queries = await build_queries(args.requests, args.seed)
-    out["opensearch"] = await time_engine("opensearch", queries, args.warmup)
-    out["postgis"] = await time_engine("postgis", queries, args.warmup)
+    out.update(await time_engines(queries, args.warmup))
     # Context: the same centres without the skill filter (thousands of matches to count into facets).
     wide = [{k: v for k, v in q.items() if k != "skill_id"} for q in queries[:args.wide_requests]]
-    out["radius_only"] = {"opensearch": await time_engine("opensearch", wide, args.warmup // 3),
-                          "postgis": await time_engine("postgis", wide, args.warmup // 3)}
+    out["radius_only"] = await time_engines(wide, args.warmup // 3)
     out["original"] = await time_original(queries[:args.original_requests])
     out["parity"] = await same_first_pages(queries[:50])
     await close_client()
@@ -177,8 +185,8 @@ def main() -> None:
                     "when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                 "loadavg_before": round(os.getloadavg()[0], 2)},
-                    "method": "server-side: each request through the ASGI app in-process, sequential; "
-                              "warm-up requests not counted"}
+                    "method": "server-side: each request through the ASGI app in-process, one at a time, "
+                              "the two engines interleaved query by query; warm-up requests not counted"}
     if not args.skip_generate:
         from bench.data_gen import generate
 
