@@ -61,7 +61,7 @@ async def seed_demo() -> str:
         users: dict[str, User] = {}
         created_people = 0
         for key, name, profession, city, skill_names, is_actor in PEOPLE:
-            email = f"{key}@demo.filmo.local"
+            email = f"{key}@demo.filmo.example.com"
             user = await session.scalar(select(User).where(func.lower(User.email) == email))
             if user is None:
                 user = User(email=email, password_hash=hash_password(DEMO_PASSWORD), is_verified=True)
@@ -87,4 +87,4 @@ async def seed_demo() -> str:
                            for s, title, slots, pay, amount in roles]))
                 created_projects += 1
     return (f"demo: {created_people} people, {created_projects} projects added "
-            f"(sign in as maya@demo.filmo.local / {DEMO_PASSWORD})")
+            f"(sign in as maya@demo.filmo.example.com / {DEMO_PASSWORD})")

@@ -28,6 +28,8 @@ bash "$ROOT/infra/services.sh" up
 cd "$ROOT"   # the app resolves .data/ etc. relative to the repo root
 say "filmo migrate"; "$FILMO" migrate
 say "filmo seed --demo"; "$FILMO" seed --demo
+# Builds the search indexes on a fresh install; a no-op when they are already in sync.
+say "filmo reindex all --if-needed"; "$FILMO" reindex all --if-needed
 
 mkdir -p "$LOGS"
 for app in "${APPS[@]}"; do

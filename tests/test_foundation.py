@@ -76,7 +76,7 @@ def test_docker_compose_describes_the_same_stack():
                                                            "scheduler": "scheduler"}[name]]
 
 
-async def test_seed_demo_is_idempotent_and_goes_through_the_services(db):
+async def test_seed_demo_is_idempotent_and_goes_through_the_services(db, client):
     from sqlalchemy import func, select
 
     from db.models import Project, SearchOutbox, User
@@ -94,3 +94,10 @@ async def test_seed_demo_is_idempotent_and_goes_through_the_services(db):
     assert await db.scalar(select(func.count()).select_from(Project)) == 5
     # Every demo profile and project reached the search outbox in its own transaction.
     assert await db.scalar(select(func.count()).select_from(SearchOutbox)) >= 11
+    # The demo accounts printed by the command can sign in through the /docs "Authorize" form.
+    from db.demo import DEMO_PASSWORD
+
+    resp = await client.post("/api/v1/auth/login",
+                             data={"username": "maya@demo.filmo.example.com", "password": DEMO_PASSWORD})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["token_type"] == "bearer"
