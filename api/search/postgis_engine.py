@@ -165,8 +165,9 @@ class PostgisEngine:
                    GROUP BY sk ORDER BY 3 DESC, sk LIMIT {FACET_SIZES['skills']})
         UNION ALL (SELECT 'project_types', m.project_type, count(*) FROM m GROUP BY m.project_type
                    ORDER BY 3 DESC, m.project_type COLLATE "C" LIMIT {FACET_SIZES['project_types']})
-        UNION ALL (SELECT 'payment_types', r.payment_type, count(DISTINCT m.id) FROM m
-                   JOIN project_roles r ON r.project_id = m.id AND {OPEN_ROLE}
+        UNION ALL (SELECT 'payment_types', r.payment_type, count(DISTINCT r.project_id) FROM project_roles r
+                   -- one bitmap scan for all matched ids (a join probes the roles index once per project)
+                   WHERE r.project_id = ANY(ARRAY(SELECT m.id FROM m)) AND {OPEN_ROLE}
                    GROUP BY r.payment_type ORDER BY 3 DESC, r.payment_type COLLATE "C"
                    LIMIT {FACET_SIZES['payment_types']})
         UNION ALL (SELECT 'cities', m.city, count(*) FROM m WHERE m.city IS NOT NULL GROUP BY m.city
