@@ -7,6 +7,7 @@ moment, the periodic relay re-enqueues the rows left behind, so nothing is lost.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Literal
@@ -44,6 +45,7 @@ async def _enqueue(session: AsyncSession) -> None:
     from indexer.actors import index_outbox
 
     try:
-        index_outbox.send(ids)
+        # The broker's client is synchronous: keep the event loop free while Redis answers (or times out).
+        await asyncio.to_thread(index_outbox.send, ids)
     except Exception:  # Redis down: the relay will pick these rows up
         log.warning("could not enqueue outbox rows %s; the relay will retry", ids, exc_info=True)
