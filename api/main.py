@@ -45,7 +45,9 @@ def create_app() -> FastAPI:
                   description="Geo-search platform for film production collaboration. "
                               "Sign in with **Authorize** (email + password) to try the protected endpoints.")
     app.add_middleware(CORSMiddleware, allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
-                       allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
+                       allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
+                       # Browsers hide other response headers from scripts: pagination and back-off hints.
+                       expose_headers=["X-Total-Count", "X-Page", "X-Limit", "Retry-After"])
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)

@@ -471,3 +471,80 @@ async def test_nothing_registered_for_unverified_sign_up(client, smtp, db):
     assert await db.scalar(select(func.count()).select_from(User).where(User.email == email)) == 0
     resp = await client.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD})
     assert resp.status_code == 401
+
+
+# ---------------------------------------------------------------- races
+
+
+async def test_parallel_refresh_with_one_token_counts_as_reuse(client, smtp):
+    import asyncio
+
+    account = await sign_up(client, smtp)
+    # Several rounds, so the interleavings differ (first SELECT before / after the winner commits).
+    for _ in range(5):
+        tokens = (await client.post(f"{API}/auth/login",
+                                    json={"email": account["email"], "password": account["password"]})).json()
+        results = await asyncio.wait_for(asyncio.gather(*[
+            client.post(f"{API}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}) for _ in range(3)]),
+            timeout=60)
+        statuses = sorted(r.status_code for r in results)
+        assert statuses[0] == 200 and statuses[1:] == [401, 401], [r.text for r in results]
+        # The family is gone, including the pair the winner received.
+        winner = next(r for r in results if r.status_code == 200).json()
+        assert (await client.post(f"{API}/auth/refresh",
+                                  json={"refresh_token": winner["refresh_token"]})).status_code == 401
+
+
+async def test_parallel_verification_creates_one_account(client, smtp, db):
+    import asyncio
+
+    email = new_email()
+    await client.post(f"{API}/auth/signup/send-otp", json={"email": email, "password": PASSWORD})
+    code = await smtp.code_for(email)
+    results = await asyncio.gather(*[client.post(f"{API}/auth/signup/verify-otp/{email}", json={"otp": code})
+                                     for _ in range(3)])
+    assert sorted(r.status_code for r in results) == [200, 400, 400], [r.text for r in results]
+    assert await db.scalar(select(func.count()).select_from(User).where(User.email == email)) == 1
+
+
+# ---------------------------------------------------------------- real server processes
+
+
+async def test_sign_up_against_a_real_server_and_smtp(start_server, smtp):
+    """uvicorn in its own process, sending to the in-process SMTP server; login via the /docs OAuth2 form."""
+    import httpx
+
+    from api.core.settings import get_settings
+
+    settings = get_settings()
+    server = start_server(extra_env={"SMTP_SERVER": "127.0.0.1", "SMTP_PORT": str(settings.smtp_port),
+                                     "SMTP_SECURITY": "none"})
+    email = new_email()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        resp = await http.post(f"{API}/auth/signup/send-otp", json={"email": email, "password": PASSWORD})
+        assert resp.status_code == 200, resp.text
+        code = await smtp.code_for(email)
+        resp = await http.post(f"{API}/auth/signup/verify-otp/{email}", json={"otp": code})
+        assert resp.status_code == 200, resp.text
+        form = await http.post(f"{API}/auth/login", data={"username": email, "password": PASSWORD})
+        assert form.status_code == 200 and form.json()["token_type"] == "bearer"
+        assert (await http.get(f"{API}/profile/me", headers=bearer(form.json()["access_token"]))).status_code == 404
+
+
+@pytest.mark.parametrize(("env", "code_in_log"), [("dev", True), ("prod", False)])
+async def test_codes_are_logged_only_outside_production(start_server, tmp_path, env, code_in_log):
+    import httpx
+
+    server = start_server(extra_env={"FILMO_ENV": env, "SMTP_SERVER": "", "MAIL_DIR": str(tmp_path)})
+    email = new_email()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        resp = await http.post(f"{API}/auth/signup/send-otp", json={"email": email, "password": PASSWORD})
+        assert resp.status_code == 200, resp.text
+    files = list(tmp_path.glob("*.eml"))
+    assert len(files) == 1
+    msg = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    code = CODE.search(msg.get_body(("plain",)).get_content()).group(1)
+    server.stop()
+    log = server.log.read_text()
+    assert str(tmp_path) in log  # the mail was reported
+    assert (code in log) is code_in_log

@@ -138,3 +138,9 @@ async def test_malformed_list_parameters(client, params):
     resp = await client.get(f"{API}/skills/list", params=params)
     assert resp.status_code == 422
     assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_browsers_may_read_the_pagination_headers(client):
+    resp = await client.get(f"{API}/skills/list", headers={"Origin": "http://localhost:3000"})
+    exposed = resp.headers["access-control-expose-headers"].lower()
+    assert "x-total-count" in exposed and "retry-after" in exposed

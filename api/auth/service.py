@@ -28,7 +28,7 @@ from api.core.errors import Problem
 from api.core.settings import get_settings
 from db.models import OtpCode, RefreshToken, User
 from db.models.enums import OtpPurpose
-from db.session import unit_of_work
+from db.session import rollback, unit_of_work
 
 log = logging.getLogger("filmo.auth")
 
@@ -171,11 +171,20 @@ async def issue_tokens(session: AsyncSession, user: User, message: str,
                      expires_in=settings.access_token_ttl_seconds)
 
 
-async def _revoke_family_committed(family_id: uuid.UUID) -> None:
-    # Reuse detection must stick even though the request answers 401 (and its transaction rolls back).
+async def _reuse_detected(session: AsyncSession, row: RefreshToken) -> Problem:
+    """Revoke the whole family in its own, committed transaction: the request answers 401 and rolls back.
+
+    The request transaction is rolled back first: a conditional UPDATE that lost a race can still hold a
+    row lock on the token (PostgreSQL keeps the lock taken while re-checking the row), and the family
+    update below would wait on that lock forever.
+    """
+    family_id, user_id = row.family_id, row.user_id
+    await rollback(session)
     async with unit_of_work() as s:
         await s.execute(update(RefreshToken).where(RefreshToken.family_id == family_id,
                                                    RefreshToken.revoked_at.is_(None)).values(revoked_at=func.now()))
+    log.warning("refresh token reuse detected; session family revoked", extra={"user_id": str(user_id)})
+    return _bad_refresh("This refresh token was already used; the session has been ended for safety, sign in again")
 
 
 async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
@@ -240,9 +249,7 @@ async def refresh(session: AsyncSession, raw_token: str) -> TokenPair:
     if row is None or row.revoked_at is not None:
         raise _bad_refresh("Invalid or revoked refresh token; sign in again")
     if row.rotated_at is not None:
-        await _revoke_family_committed(row.family_id)
-        log.warning("refresh token reuse detected; session family revoked", extra={"user_id": str(row.user_id)})
-        raise _bad_refresh("This refresh token was already used; the session has been ended for safety, sign in again")
+        raise await _reuse_detected(session, row)
     if row.expires_at <= _now():
         raise _bad_refresh("Refresh token expired; sign in again")
     user = await session.get(User, row.user_id)
@@ -253,8 +260,7 @@ async def refresh(session: AsyncSession, raw_token: str) -> TokenPair:
         .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None))
         .values(rotated_at=func.now()).returning(RefreshToken.id))
     if claimed is None:  # a parallel request rotated it first: that is reuse as well
-        await _revoke_family_committed(row.family_id)
-        raise _bad_refresh("This refresh token was already used; the session has been ended for safety, sign in again")
+        raise await _reuse_detected(session, row)
     return await issue_tokens(session, user, "Token refreshed", family_id=row.family_id)
 
 
