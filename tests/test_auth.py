@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
 from db.models import OtpCode, RefreshToken, User
-from tests.fixtures_accounts import (API, CODE, PASSWORD, bearer, client_at, new_email, settings_env,  # noqa: F401
+from tests.fixtures_accounts import (API, CODE, PASSWORD, bearer, new_email, settings_env,  # noqa: F401 (fixtures)
                                      sign_up, smtp)
 
 # ---------------------------------------------------------------- sign-up

@@ -317,9 +317,3 @@ async def reset_password(session: AsyncSession, email: str, code: str, new_passw
     await session.flush()
     return await issue_tokens(session, user, "Password reset; every other session has been signed out")
 
-
-async def delete_expired_auth_rows(session: AsyncSession) -> dict[str, int]:
-    """Nightly cleanup: expired codes and expired refresh tokens (reuse detection ends with expiry anyway)."""
-    otp = await session.execute(delete(OtpCode).where(OtpCode.expires_at < func.now()))
-    tokens = await session.execute(delete(RefreshToken).where(RefreshToken.expires_at < func.now()))
-    return {"otp_codes": otp.rowcount or 0, "refresh_tokens": tokens.rowcount or 0}
