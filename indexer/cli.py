@@ -184,6 +184,29 @@ def register(app: typer.Typer) -> None:
         if not all(r.get("ok") for r in reports):
             raise typer.Exit(1)
 
+    @index_app.command("rollback")
+    def index_rollback(target: Target = typer.Argument(..., help="projects, profiles or all"),
+                       as_json: bool = typer.Option(False, "--json")) -> None:
+        """Point the alias back at the index kept by the previous reindex and catch it up with PostGIS."""
+        from indexer.indexes import LockBusy
+        from indexer.reindex import ReindexFailed, rollback
+
+        console = _console(stderr=as_json)
+        reports = []
+        for kind in _kinds(target):
+            try:
+                report = _run(rollback(kind))
+            except LockBusy:
+                _fail(console, f"a reindex of {kind} is running")
+            except ReindexFailed as exc:
+                _fail(console, str(exc))
+            reports.append(report)
+            if not as_json:
+                console.print(f"{kind}: alias now on {report['index']} (was {', '.join(report['replaced']) or '-'}), "
+                              f"{report['caught_up']} documents caught up")
+        if as_json:
+            typer.echo(json.dumps(reports, indent=2))
+
     @index_app.command("ensure")
     def index_ensure() -> None:
         """Create any missing alias with an empty index (what workers and the API do on first use)."""

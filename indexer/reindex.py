@@ -278,3 +278,23 @@ async def _status(client: AsyncOpenSearch, kinds: tuple[str, ...], failing_attem
              "last_attempt_at": r[5].isoformat() if r[5] else None, "created_at": r[6].isoformat()}
             for r in failing]
     return out
+
+
+async def rollback(kind: str) -> dict:
+    """Point the alias back at the index kept by the last reindex, then bring it up to date from PostGIS.
+
+    Only within one mapping version: documents of the current code would not fit an older (strict) mapping,
+    so rolling back a mapping change means rolling back the code as well.
+    """
+    async with admin_client() as client, redis_lock(f"reindex:{alias_name(kind)}", ttl_s=300, wait_s=0):
+        current = await alias_targets(client, kind)
+        kept = [index for index in await concrete_indexes(client, kind) if index not in current]
+        if not kept:
+            raise ReindexFailed(f"no previous {kind} index is kept: nothing to roll back to")
+        target = kept[-1]
+        if version_of_index(kind, target) != mapping_version(kind):
+            raise ReindexFailed(f"{target} has mapping v{version_of_index(kind, target)} but the code writes "
+                                f"v{mapping_version(kind)}: roll back the code, then run this again")
+        await swap_alias(client, kind, target)
+        caught_up = await catch_up(client, kind, alias_name(kind), require_alias=True)
+    return {"kind": kind, "index": target, "replaced": current, "caught_up": caught_up}

@@ -279,3 +279,38 @@ async def test_status_shows_aliases_counts_and_backlog():
     assert data["outbox"]["failing_rows"][0]["last_error"] == "TransportError: 503"
     human = cli("index", "status")
     assert second["index"] in human.stdout and "outbox backlog: 1" in human.stdout and "TransportError: 503" in human.stdout
+
+
+async def test_rollback_points_the_alias_back_at_the_kept_index_and_catches_it_up():
+    await seed_rows(projects=30)
+    first = reindex_json("projects")[0]["index"]
+    second = reindex_json("projects")[0]["index"]
+    alias = f"{os.environ['OPENSEARCH_INDEX_PREFIX']}projects"
+    assert await alias_targets(alias) == [second]
+
+    # A change made while `second` serves must survive the rollback.
+    from db.session import unit_of_work
+    from indexer.outbox import record_change
+
+    async with unit_of_work() as session:
+        project = (await session.scalars(text("SELECT id FROM projects ORDER BY id LIMIT 1"))).first()
+        await session.execute(text("UPDATE projects SET name = 'Renamed before rollback' WHERE id = :id"),
+                              {"id": project})
+        await record_change(session, "project", project)
+
+    result = cli("index", "rollback", "projects", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)[0]
+    assert report["index"] == first and report["replaced"] == [second]
+    assert await alias_targets(alias) == [first]
+
+    from indexer.client import get_client
+
+    await get_client().indices.refresh(index=alias)
+    doc = await get_client().get(index=alias, id=str(project))
+    assert doc["_source"]["name"] == "Renamed before rollback"
+    assert (await get_client().count(index=alias))["count"] == 30
+
+    # Profiles were never reindexed twice: no index is kept, so there is nothing to roll back to.
+    result = cli("index", "rollback", "profiles")
+    assert result.returncode != 0 and "nothing to roll back to" in result.stdout + result.stderr
