@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -85,15 +85,20 @@ class Settings(BaseSettings):
     def is_prod(self) -> bool:
         return self.filmo_env == "prod"
 
-    @model_validator(mode="after")
-    def _refuse_weak_secret_outside_dev(self) -> "Settings":
-        if self.filmo_env == "prod" and (self.secret_key in WEAK_SECRETS or len(self.secret_key) < 32):
-            raise ValueError("SECRET_KEY is missing or weak: set at least 32 random characters in production")
-        if self.algorithm not in {"HS256", "HS384", "HS512"}:
-            raise ValueError("ALGORITHM must be one of HS256, HS384, HS512")
-        return self
+
+class UnsafeSettings(RuntimeError):
+    """Raised at start-up; the message names the setting but never echoes any value."""
+
+
+def _refuse_unsafe(settings: Settings) -> None:
+    if settings.filmo_env != "dev" and (settings.secret_key in WEAK_SECRETS or len(settings.secret_key) < 32):
+        raise UnsafeSettings("SECRET_KEY is missing or weak: outside dev mode set at least 32 random characters")
+    if settings.algorithm not in {"HS256", "HS384", "HS512"}:
+        raise UnsafeSettings("ALGORITHM must be one of HS256, HS384, HS512")
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    settings = Settings()
+    _refuse_unsafe(settings)
+    return settings
