@@ -43,7 +43,7 @@ def build_message(to: str, subject: str, text: str, html: str, settings: Setting
 
 def _send_blocking(msg: EmailMessage, settings: Settings) -> None:
     host, port = settings.smtp_server, settings.smtp_port
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=settings.smtp_ca_file or None)
     if settings.smtp_security == "ssl":
         smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_S, context=context)
     else:

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     smtp_server: str = ""
     smtp_port: int = 587
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    # PEM bundle to trust for a private relay's certificate; empty = the system's CAs.
+    smtp_ca_file: str = ""
     mail_dir: Path = REPO_ROOT / ".data" / "mail"
 
     # --- uploads ---
