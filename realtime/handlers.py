@@ -10,6 +10,7 @@ realtime.emitter (Redis), and always after the data is committed.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import uuid
@@ -361,6 +362,11 @@ def _ensure_background() -> None:
     global _background_started
     if not _background_started:
         _background_started = True
+        # Everything allocated so far (imported modules, the app, its routes and models) lives for
+        # the whole process: move it out of the collector's sight. Without this a full (gen-2)
+        # collection rescans that heap and stalls every open socket for hundreds of milliseconds
+        # (measured in bench/realtime, see bench/results/realtime.md).
+        gc.freeze()
         sio.start_background_task(_background)
 
 

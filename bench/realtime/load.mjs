@@ -22,7 +22,8 @@ const rooms = plan.rooms.filter((_, i) => i % workers === index);
 const now = () => performance.timeOrigin + performance.now(); // ms, shared clock across processes
 
 const BUCKET_MS = 0.1;
-const hist = new Map(); // bucket -> count
+const hist = new Map(); // delivery latency bucket -> count
+const ackHist = new Map(); // send -> ack (stored in PostGIS and published) bucket -> count
 const stats = { worker: index, clients: 0, rooms: rooms.length, connect_failures: 0, join_failures: 0,
   sent: 0, acked: 0, send_errors: 0, expected: 0, received: 0, duplicates: 0, foreign: 0, ack_ms_max: 0 };
 const expected = new Map(); // message key -> members in the room when it was sent
@@ -108,7 +109,10 @@ async function main() {
       inflight.push(sender.timeout(30000).emitWithAck("send_message",
         { project_id: target.room.project_id, content: `bench ${key} ${sentAt}` })
         .then((ack) => {
-          stats.ack_ms_max = Math.max(stats.ack_ms_max, now() - sentAt);
+          const ackMs = now() - sentAt;
+          stats.ack_ms_max = Math.max(stats.ack_ms_max, ackMs);
+          const b = Math.floor(ackMs / BUCKET_MS);
+          ackHist.set(b, (ackHist.get(b) || 0) + 1);
           if (ack && ack.ok) { stats.acked += 1; acked.add(key); } else stats.send_errors += 1;
         })
         .catch(() => { stats.send_errors += 1; }));
@@ -131,6 +135,7 @@ async function main() {
   stats.histogram_bucket_ms = BUCKET_MS;
   stats.histogram = Object.fromEntries(hist);
   stats.per_second = Object.fromEntries(perSecond);
+  stats.ack_histogram = Object.fromEntries(ackHist);
   for (const { sockets } of roomSockets) for (const s of sockets) s.close();
   // A file, not stdout: a pipe would cut a large line when the process exits.
   writeFileSync(`${planPath}.worker${index}.json`, JSON.stringify(stats));
