@@ -47,7 +47,8 @@ def create_app() -> FastAPI:
     app.add_middleware(CORSMiddleware, allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
                        allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
                        # Browsers hide other response headers from scripts: pagination and back-off hints.
-                       expose_headers=["X-Total-Count", "X-Page", "X-Limit", "Retry-After"])
+                       expose_headers=["X-Total-Count", "X-Page", "X-Limit", "Retry-After", "X-Next-Cursor",
+                                       "X-Search-Engine"])
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)

@@ -70,8 +70,13 @@ def answering(engine: str, path: str, params) -> str:
     return engine
 
 
+def enveloped(path: str, params: dict | None) -> dict | None:
+    """Ask hit lists for the full envelope (total, facets, next_cursor); the default is the original bare list."""
+    return {**(params or {}), "envelope": "true"} if path in ("/projects", "/users") else params
+
+
 async def get(client, engine: str, path: str, params=None, **kw):
-    resp = await client.get(API + path, params=params, **kw)
+    resp = await client.get(API + path, params=enveloped(path, params), **kw)
     assert resp.status_code == 200, resp.text
     assert resp.headers["x-search-engine"] == answering(engine, path, params)
     return resp.json()
@@ -470,6 +475,31 @@ async def test_bad_parameters_are_422_naming_the_parameter(client, path, params,
     fields = [e["field"].split(".")[0] for e in resp.json()["errors"]]
     assert field in fields, resp.json()
     assert "Traceback" not in resp.text and "SELECT" not in resp.text
+
+
+async def test_default_shape_is_the_original_list_with_total_and_cursor_in_headers(client, engine):
+    data = await load(engine)
+    resp = await client.get(f"{API}/projects", params={"sort": "newest", "limit": 2})
+    assert resp.status_code == 200, resp.text
+    hits = resp.json()
+    assert isinstance(hits, list) and len(hits) == 2
+    # Every field the original's clients read is there, with its original type.
+    for field in ("id", "name", "description", "project_type", "city", "state", "country", "distance_km", "roles"):
+        assert field in hits[0]
+    full = await get(client, engine, "/projects", {"sort": "newest", "limit": 2})
+    assert [h["id"] for h in hits] == [h["id"] for h in full["results"]]
+    assert int(resp.headers["x-total-count"]) == full["total"] == len([p for p in data.projects if visible(p)])
+    nxt = await client.get(f"{API}/projects", params={"sort": "newest", "limit": 2,
+                                                      "cursor": resp.headers["x-next-cursor"]})
+    assert [h["id"] for h in nxt.json()] == [h["id"] for h in
+                                              (await get(client, engine, "/projects",
+                                                         {"sort": "newest", "limit": 2,
+                                                          "cursor": full["next_cursor"]}))["results"]]
+    people = await client.get(f"{API}/users")
+    assert people.status_code == 200 and isinstance(people.json(), list)
+    for field in ("id", "user_id", "name", "profession", "city", "state", "country", "distance_km",
+                  "profile_photo_url", "skills"):
+        assert all(field in hit for hit in people.json())
 
 
 async def test_cursor_of_another_search_is_refused(client, engine):

@@ -20,8 +20,8 @@ from api.core.settings import get_settings
 from api.search import service
 from api.search.textmatch import words
 from api.search.schemas import (MAX_LIMIT, BBox, ClusterQuery, ClustersResponse, Match, Point, ProjectFilters,
-                                ProjectSearch, ProjectSearchResponse, ProjectSort, RecommendedResponse,
-                                SuggestResponse, UserFilters, UserSearch, UserSearchResponse, UserSort)
+                                ProjectHit, ProjectSearch, ProjectSearchResponse, ProjectSort, RecommendedResponse,
+                                SuggestResponse, UserFilters, UserHit, UserSearch, UserSearchResponse, UserSort)
 from db.models.enums import PaymentType, ProjectType
 
 router = APIRouter(prefix="/search", tags=["search"])
@@ -34,11 +34,23 @@ Page = Annotated[int, Query(ge=1, le=10000)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")]
 SkillIds = Annotated[list[int] | None, Query(description="Repeatable; combined with skill_id")]
+# Existing clients read a bare list of hits (the original's shape), so that stays the default; the envelope
+# with total, facets and next_cursor is opt-in. Total and cursor also travel in headers for list readers.
+Envelope = Annotated[bool, Query(description="true: {results, total, page, limit, sort, next_cursor, facets}; "
+                                             "false (default, as the original): the list of hits, with "
+                                             "X-Total-Count and X-Next-Cursor headers")]
 MAX_ZOOM = 29
 
 
 def _engine_header(response: Response, engine: str) -> None:
     response.headers["X-Search-Engine"] = engine
+
+
+def _shape(result, response: Response, envelope: bool):
+    response.headers["X-Total-Count"] = str(result.total)
+    if result.next_cursor:
+        response.headers["X-Next-Cursor"] = result.next_cursor
+    return result if envelope else result.results
 
 
 def _centre(latitude: float | None, longitude: float | None, radius: float | None) -> Point | None:
@@ -110,7 +122,7 @@ def _paging(sort: str, cursor: str | None, page: int, limit: int, filters) -> tu
     return 0, service.decode_cursor(cursor, filters, sort), None
 
 
-@router.get("/projects", response_model=ProjectSearchResponse, summary="Search projects")
+@router.get("/projects", response_model=ProjectSearchResponse | list[ProjectHit], summary="Search projects")
 async def search_projects(
     session: SessionDep, response: Response,
     query: Annotated[str | None, Query(max_length=200, description="Words that must all occur in name or description")] = None,
@@ -127,8 +139,9 @@ async def search_projects(
     sort: Annotated[ProjectSort | None,
                     Query(description="Default: relevance with query, else distance with a centre, else newest")] = None,
     page: Page = 1, limit: Limit = 20, cursor: Cursor = None,
-    facets: Annotated[bool, Query(description="Include facet counts")] = True,
-) -> ProjectSearchResponse:
+    envelope: Envelope = False,
+    facets: Annotated[bool, Query(description="Include facet counts (with envelope=true)")] = True,
+):
     filters = _project_filters(query, city, project_type, skill_id, skill_ids, match, payment_type, status, latitude,
                                longitude, max_distance_km, bbox)
     sort = sort or ("relevance" if filters.query else "distance" if filters.centre else "newest")
@@ -137,13 +150,13 @@ async def search_projects(
     if sort == "relevance" and not filters.query:
         raise field_error("sort", "sort=relevance needs query")
     offset, after, shown_page = _paging(sort, cursor, page, limit, filters)
-    q = ProjectSearch(filters=filters, sort=sort, limit=limit, offset=offset, after=after, facets=facets)
+    q = ProjectSearch(filters=filters, sort=sort, limit=limit, offset=offset, after=after, facets=facets and envelope)
     result, engine = await service.search_projects(session, q, shown_page)
     _engine_header(response, engine)
-    return result
+    return _shape(result, response, envelope)
 
 
-@router.get("/users", response_model=UserSearchResponse, summary="Search people")
+@router.get("/users", response_model=UserSearchResponse | list[UserHit], summary="Search people")
 async def search_users(
     session: SessionDep, request: Request, response: Response, user: OptionalUser,
     name: Annotated[str | None, Query(max_length=120)] = None,
@@ -158,8 +171,9 @@ async def search_users(
     latitude: Lat = None, longitude: Lon = None, max_distance_km: Radius = None,
     sort: UserSort | None = None,
     page: Page = 1, limit: Limit = 20, cursor: Cursor = None,
-    facets: bool = True,
-) -> UserSearchResponse:
+    envelope: Envelope = False,
+    facets: Annotated[bool, Query(description="Include facet counts (with envelope=true)")] = True,
+):
     if min_experience is not None and max_experience is not None and min_experience > max_experience:
         raise field_error("max_experience", "must be >= min_experience")
     filters = UserFilters(name=_text(name), profession=_text(profession), city=_text(city), is_actor=is_actor,
@@ -177,10 +191,10 @@ async def search_users(
     caller = f"user:{user.id}" if user is not None else f"ip:{request.client.host if request.client else '-'}"
     await ratelimit.hit(f"search-users:{ratelimit.key_part(caller)}", get_settings().search_users_per_minute, 60,
                         detail="Too many people searches")
-    q = UserSearch(filters=filters, sort=sort, limit=limit, offset=offset, after=after, facets=facets)
+    q = UserSearch(filters=filters, sort=sort, limit=limit, offset=offset, after=after, facets=facets and envelope)
     result, engine = await service.search_users(session, q, shown_page)
     _engine_header(response, engine)
-    return result
+    return _shape(result, response, envelope)
 
 
 @router.get("/projects/clusters", response_model=ClustersResponse,
