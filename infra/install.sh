@@ -64,7 +64,23 @@ else
 fi
 
 # --- 4. npm --------------------------------------------------------------------------
-# NPM_PACKAGES: nothing yet. A later issue adds socket.io-client for the realtime tests;
-# install it here (e.g. `npm ci --prefix "$ROOT/infra/node"`) when package.json appears.
+# NPM_PACKAGES: socket.io-client (tests/js: the official JS client for the realtime tests and bench).
+JS_DIR="$ROOT/tests/js"
+js_sha="$(sha256sum "$JS_DIR/package-lock.json" | cut -d' ' -f1)"
+if [[ ! -d "$JS_DIR/node_modules" || "$(cat "$JS_DIR/node_modules/.lock.sha" 2>/dev/null)" != "$js_sha" ]]; then
+  if ! command -v npm >/dev/null; then
+    # Debian 12 ships Node.js 18, enough for socket.io-client.
+    [[ $EUID -eq 0 ]] || die "npm is missing: install Node.js >= 18 (needed by tests/js)"
+    step "apt: installing nodejs npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+    done_step
+  fi
+  step "npm: installing tests/js (socket.io-client) from package-lock.json"
+  npm ci --prefix "$JS_DIR" --no-audit --no-fund >/dev/null || die "npm ci failed in tests/js"
+  echo "$js_sha" > "$JS_DIR/node_modules/.lock.sha"
+  done_step
+else
+  say "npm: tests/js up to date"
+fi
 
 say "install: everything present"
