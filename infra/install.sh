@@ -72,7 +72,7 @@ if [[ ! -d "$JS_DIR/node_modules" || "$(cat "$JS_DIR/node_modules/.lock.sha" 2>/
     # Debian 12 ships Node.js 18, enough for socket.io-client.
     [[ $EUID -eq 0 ]] || die "npm is missing: install Node.js >= 18 (needed by tests/js)"
     step "apt: installing nodejs npm"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
     done_step
   fi
   step "npm: installing tests/js (socket.io-client) from package-lock.json"
