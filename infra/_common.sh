@@ -35,14 +35,15 @@ pid_alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 # tail_log FILE: last lines of a log, for error messages.
 tail_log() { [[ -f "$1" ]] && { echo "----- last lines of $1 -----" >&2; tail -n 40 "$1" >&2; echo "-----" >&2; } || true; }
 
-# stop_pid NAME PIDFILE: SIGTERM (to the whole process group when the process leads one, e.g.
-# dramatiq's worker children), wait up to 30 s, then SIGKILL.
+# stop_pid NAME PIDFILE: SIGTERM to the process (it stops its own children: dramatiq forwards the signal,
+# and a second SIGTERM would make its worker process abandon the graceful stop), wait up to 30 s, then
+# SIGKILL the whole process group.
 stop_pid() {
   local name=$1 pidfile=$2 pid target
   if ! pid_alive "$pidfile"; then say "$name: not running"; rm -f "$pidfile"; return 0; fi
   pid=$(cat "$pidfile"); target=$pid
   [[ "$(ps -o pgid= -p "$pid" | tr -d ' ')" == "$pid" ]] && target=-$pid
-  kill -TERM -- "$target" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 30; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
   if kill -0 "$pid" 2>/dev/null; then warn "$name: still alive after 30 s, killing"; kill -KILL -- "$target" 2>/dev/null || true; fi
   rm -f "$pidfile"; say "$name: stopped"
