@@ -25,7 +25,8 @@ const BUCKET_MS = 0.1;
 const hist = new Map(); // delivery latency bucket -> count
 const ackHist = new Map(); // send -> ack (stored in PostGIS and published) bucket -> count
 const stats = { worker: index, clients: 0, rooms: rooms.length, connect_failures: 0, join_failures: 0,
-  sent: 0, acked: 0, send_errors: 0, expected: 0, received: 0, duplicates: 0, foreign: 0, ack_ms_max: 0 };
+  sent: 0, acked: 0, send_errors: 0, expected: 0, received: 0, duplicates: 0, foreign: 0, ack_ms_max: 0,
+  disconnects: 0, disconnect_reasons: {} };
 const expected = new Map(); // message key -> members in the room when it was sent
 const seen = new Map(); // message key -> Set of receiver ids
 const acked = new Set(); // keys the server acknowledged (stored)
@@ -57,6 +58,12 @@ function connectClient(member, serverUrl, clientId) {
       pending.add(clientId);
       stats.received += 1;
       record(received - Number(parts[2]), Number(parts[2]));
+    });
+    socket.on("disconnect", (reason) => {
+      if (reason !== "io client disconnect") {
+        stats.disconnects += 1;
+        stats.disconnect_reasons[reason] = (stats.disconnect_reasons[reason] || 0) + 1;
+      }
     });
     socket.on("connect", () => resolve(socket));
     socket.on("connect_error", () => { stats.connect_failures += 1; resolve(null); });

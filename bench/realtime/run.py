@@ -272,7 +272,13 @@ def main() -> int:
         for bucket, count in res.get("ack_histogram", {}).items():
             ack_hist[int(bucket)] = ack_hist.get(int(bucket), 0) + count
     totals = {k: sum(r[k] for r in results) for k in ("clients", "connect_failures", "join_failures", "sent", "acked",
-                                                       "send_errors", "expected", "received", "duplicates", "lost")}
+                                                       "send_errors", "expected", "received", "duplicates", "lost",
+                                                       "disconnects")}
+    reasons: dict[str, int] = {}
+    for res in results:
+        for reason, n in res.get("disconnect_reasons", {}).items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    totals["disconnect_reasons"] = reasons
     server_stats = []
     for (url, proc) in servers:
         b, e = base[proc.pid], end[proc.pid]
