@@ -156,9 +156,6 @@ async def _end_session(sid: str, code: str = "token_expired",
 
 # ----------------------------------------------------------------- event plumbing
 
-Handler = Callable[[str, Conn, Any], Awaitable[dict]]
-
-
 def event(name: str, schema: type[BaseModel] | None, *aliases: str):
     """Register a handler that gets a validated payload and returns the ack body."""
 
