@@ -17,8 +17,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: b
     """Run the API with Socket.IO (uvicorn)."""
     import uvicorn
 
+    # No per-message deflate: compressing every small chat frame cost more CPU than it saved (bench/realtime).
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, reload=reload, proxy_headers=True,
-                log_config=None)
+                ws_per_message_deflate=False, log_config=None)
 
 
 @app.command()
