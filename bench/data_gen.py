@@ -186,7 +186,7 @@ async def _load(url: str, n_projects: int, n_profiles: int, seed: int) -> dict:
             lat, lon = _point(rng, city)
             created = now - timedelta(days=rng.uniform(0, 540))
             project_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            open_skills, live, all_filled = set(), 0, True
+            open_skills, open_payments, live, all_filled = set(), set(), 0, True
             for _ in range(rng.choices([1, 2, 3, 4, 5, 6], weights=[15, 25, 25, 18, 10, 7], k=1)[0]):
                 skill = rng.choices(skill_ids, weights=skill_weights, k=1)[0]
                 available = rng.choices([1, 2, 3, 5], weights=[60, 25, 10, 5], k=1)[0]
@@ -199,6 +199,7 @@ async def _load(url: str, n_projects: int, n_profiles: int, seed: int) -> dict:
                 live += removed is None
                 if removed is None and filled < available:
                     open_skills.add(skill)
+                    open_payments.add(payment)
                     all_filled = False
                 roles.append((uuid.UUID(int=rng.getrandbits(128), version=4), project_id, skill,
                               skill_name[skill], f"Looking for a {skill_name[skill].lower()}", available, filled,
@@ -210,7 +211,7 @@ async def _load(url: str, n_projects: int, n_profiles: int, seed: int) -> dict:
             completion = (created + timedelta(days=rng.randint(60, 600))).date() if rng.random() < 0.7 else None
             projects.append((project_id, rng.choice(user_ids), name, description, _weighted(rng, PROJECT_TYPES),
                              rng.choice(PLATFORMS), completion, _weighted(rng, STATUSES), bool(live) and all_filled,
-                             city[0], city[1], city[2], lon, lat, sorted(open_skills), created, updated,
+                             city[0], city[1], city[2], lon, lat, sorted(open_skills), sorted(open_payments), created, updated,
                              min(updated + timedelta(days=rng.uniform(0, 20)), now)))
 
         started = time.monotonic()
@@ -234,15 +235,15 @@ async def _load(url: str, n_projects: int, n_profiles: int, seed: int) -> dict:
             await conn.execute("""CREATE TEMP TABLE tmp_projects (id uuid, creator_id uuid, name text,
                 description text, project_type text, release_platform text, estimated_completion date, status text,
                 is_fully_staffed bool, city text, state text, country text, lon float8, lat float8,
-                open_skill_ids int[], created_at timestamptz, updated_at timestamptz, last_activity_at timestamptz)
-                ON COMMIT DROP""")
+                open_skill_ids int[], open_payment_types varchar(16)[], created_at timestamptz, updated_at timestamptz,
+                last_activity_at timestamptz) ON COMMIT DROP""")
             await conn.copy_records_to_table("tmp_projects", records=projects)
             await conn.execute("""INSERT INTO projects (id, creator_id, name, description, project_type,
                 release_platform, estimated_completion, status, is_fully_staffed, city, state, country, location,
-                open_skill_ids, created_at, updated_at, last_activity_at)
+                open_skill_ids, open_payment_types, created_at, updated_at, last_activity_at)
                 SELECT id, creator_id, name, description, project_type, release_platform, estimated_completion,
                 status, is_fully_staffed, city, state, country, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,
-                open_skill_ids, created_at, updated_at, last_activity_at FROM tmp_projects""")
+                open_skill_ids, open_payment_types, created_at, updated_at, last_activity_at FROM tmp_projects""")
             await conn.copy_records_to_table(
                 "project_roles", records=roles,
                 columns=["id", "project_id", "skill_id", "role_title", "description", "slots_available",

@@ -36,7 +36,7 @@ _PROJECT_SELECT = """
 SELECT p.id, p.creator_id, p.name, p.description, p.project_type, p.status, p.is_fully_staffed,
        p.city, p.state, p.country,
        ST_Y(p.location::geometry) AS lat, ST_X(p.location::geometry) AS lon,
-       p.open_skill_ids, p.release_platform, p.estimated_completion, p.created_at, p.updated_at,
+       p.open_skill_ids, p.open_payment_types, p.release_platform, p.estimated_completion, p.created_at, p.updated_at,
        p.search_version, r.roles
 FROM projects p
 LEFT JOIN LATERAL (
@@ -100,9 +100,9 @@ def project_source(row) -> dict | None:
         "id": str(row.id), "creator_id": str(row.creator_id), "name": row.name,
         "project_type": row.project_type, "status": row.status, "is_fully_staffed": row.is_fully_staffed,
         "skill_ids": sorted({r["skill_id"] for r in roles}),
-        # The row's own copy (kept by the project service) so both search engines filter on the same facts.
+        # The row's own copies (kept by the project service) so both search engines filter on the same facts.
         "open_skill_ids": sorted(set(row.open_skill_ids or [])),
-        "payment_types": sorted({r["payment_type"] for r in open_roles}),
+        "payment_types": sorted(set(row.open_payment_types or [])),
         "roles": [{**r, "payment_amount": float(r["payment_amount"]) if r["payment_amount"] is not None else None}
                   for r in roles],
         "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at),

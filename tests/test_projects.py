@@ -5,6 +5,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
 from tests.test_projects_support import (API, ROLE_DP, ROLE_GAFFER, accept, add_member, apply, assert_problem,
                                          count_statements, create_project, get_project, project_body)
@@ -194,6 +195,10 @@ async def test_a_role_with_members_cannot_be_removed_or_shrunk_below_them(client
                             json={"roles": [{"id": dp["id"]}, {"id": gaffer["id"], "slots_available": 2}]})
     assert resp.status_code == 200, resp.text
     assert resp.json()["roles"][1]["is_filled"] is True and resp.json()["open_skill_ids"] == [5]
+    # The search copy of payment types follows the same rule: the filled (negotiable) gaffer role drops out.
+    stored = (await db.execute(text("SELECT open_payment_types FROM projects WHERE id = :id"),
+                               {"id": uuid.UUID(project["id"])})).scalar()
+    assert stored == ["paid"]
     resp = await client.get(f"{API}/applications/my-applications", headers=waiting.headers)
     assert resp.json()[0]["id"] == queued["id"] and resp.json()[0]["status_reason"] == "role filled"
 

@@ -33,10 +33,11 @@ async def seed_rows(projects: int, profiles: int = 0) -> uuid.UUID:
             "INSERT INTO users (email, password_hash, is_verified) VALUES (:e, 'x', true) RETURNING id"),
             {"e": f"owner-{uuid.uuid4().hex[:8]}@example.com"})).scalar()
         await session.execute(text("""
-            INSERT INTO projects (creator_id, name, description, project_type, city, location, open_skill_ids)
+            INSERT INTO projects (creator_id, name, description, project_type, city, location, open_skill_ids,
+                                  open_payment_types)
             SELECT :owner, 'Seeded project ' || g, 'A seeded drama', 'short_film', 'Los Angeles',
                    ST_SetSRID(ST_MakePoint(-118.24 + (g % 50) * 0.01, 34.05 + (g % 37) * 0.01), 4326)::geography,
-                   ARRAY[(g % 94) + 1]
+                   ARRAY[(g % 94) + 1], ARRAY['paid']
             FROM generate_series(1, :n) g"""), {"owner": owner, "n": projects})
         await session.execute(text("""
             INSERT INTO project_roles (project_id, skill_id, role_title, payment_type, slots_available, slots_filled)

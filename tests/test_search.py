@@ -400,7 +400,8 @@ async def test_recommended_ranks_by_overlap_and_distance(client, engine, make_us
     async with unit_of_work() as session:
         for name, (north_km, skills, creator) in specs.items():
             p = Project(creator_id=creator.id, name=name, project_type="short_film", city="Los Angeles",
-                        location=point(LA[0] + north_km / 111.2, LA[1]), open_skill_ids=sorted(skills))
+                        location=point(LA[0] + north_km / 111.2, LA[1]), open_skill_ids=sorted(skills),
+                        open_payment_types=["paid"])
             session.add(p)
             await session.flush()
             for s in skills:

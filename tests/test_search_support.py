@@ -86,13 +86,14 @@ async def seed(n_projects: int = 60, n_profiles: int = 40, rng_seed: int = 7) ->
                                   slots_filled=rng.randint(0, slots), payment_type=rng.choice(PAYMENTS),
                                   payment_amount=Decimal(rng.randint(0, 900)) if rng.random() < 0.7 else None))
             open_skills = sorted({r["skill_id"] for r in roles if r["slots_filled"] < r["slots_available"]})
+            open_payments = sorted({r["payment_type"] for r in roles if r["slots_filled"] < r["slots_available"]})
             title = " ".join(rng.sample(WORDS, 2)).title()
             loc = None if i % 17 == 3 else (lat + rng.uniform(-0.6, 0.6), lon + rng.uniform(-0.6, 0.6))
             project = Project(creator_id=rng.choice(creators).id, name=f"{title} {i}",
                               description=f"A {rng.choice(WORDS)} story about {rng.choice(WORDS)}",
                               project_type=rng.choice(PROJECT_TYPES), status=status,
                               is_fully_staffed=bool(roles) and not open_skills, city=city, state=state,
-                              country=country, open_skill_ids=open_skills,
+                              country=country, open_skill_ids=open_skills, open_payment_types=open_payments,
                               location=point(*loc) if loc else None,
                               created_at=base + timedelta(minutes=7 * i, milliseconds=rng.randint(0, 999)))
             session.add(project)
@@ -105,8 +106,7 @@ async def seed(n_projects: int = 60, n_profiles: int = 40, rng_seed: int = 7) ->
                 "open_skill_ids": open_skills, "is_fully_staffed": project.is_fully_staffed, "city": city,
                 "name": project.name, "description": project.description, "project_type": project.project_type,
                 "loc": loc, "created_at": project.created_at,
-                "payment_types": sorted({r["payment_type"] for r in roles
-                                         if r["slots_filled"] < r["slots_available"]})})
+                "payment_types": open_payments})
     return out
 
 

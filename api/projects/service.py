@@ -4,7 +4,7 @@ admin hand-over, and the helpers the applications and team services share.
 Locking order, followed by every write in every domain so concurrent writers never deadlock:
 the project row first (`lock_project`), then role rows, then application/member rows.
 Holding the project row also keeps the derived staffing fields (`is_fully_staffed`,
-`open_skill_ids`) consistent when several roles of one project change at once.
+`open_skill_ids`, `open_payment_types`) consistent when several roles of one project change at once.
 """
 from __future__ import annotations
 
@@ -88,9 +88,11 @@ async def refresh_staffing(session: AsyncSession, project: Project) -> None:
     """Recompute the derived staffing fields from the live roles (call with the project locked)."""
     await session.flush()
     rows = (await session.execute(
-        select(ProjectRole.skill_id, ProjectRole.slots_filled, ProjectRole.slots_available)
+        select(ProjectRole.skill_id, ProjectRole.payment_type, ProjectRole.slots_filled, ProjectRole.slots_available)
         .where(ProjectRole.project_id == project.id, ProjectRole.removed_at.is_(None)))).all()
-    project.open_skill_ids = sorted({r.skill_id for r in rows if r.slots_filled < r.slots_available})
+    open_rows = [r for r in rows if r.slots_filled < r.slots_available]
+    project.open_skill_ids = sorted({r.skill_id for r in open_rows})
+    project.open_payment_types = sorted({PaymentType(r.payment_type).value for r in open_rows})
     # A project without roles is not "fully staffed": it has nothing to staff yet.
     project.is_fully_staffed = bool(rows) and all(r.slots_filled >= r.slots_available for r in rows)
 
@@ -137,7 +139,7 @@ async def create_project(session: AsyncSession, user: User, body: ProjectCreate)
                       project_type=body.project_type, release_platform=body.release_platform,
                       estimated_completion=body.estimated_completion, city=body.city, state=body.state,
                       country=body.country, status=ProjectStatus.active, is_fully_staffed=False,
-                      open_skill_ids=[], last_activity_at=now, updated_at=now)
+                      open_skill_ids=[], open_payment_types=[], last_activity_at=now, updated_at=now)
     if body.latitude is not None and body.longitude is not None:
         project.location = _point(body.latitude, body.longitude)
     session.add(project)

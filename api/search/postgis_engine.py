@@ -4,6 +4,7 @@ It answers exactly like the OpenSearch engine (same filters, same ordering, same
 - distances on the sphere (`use_spheroid => false`, mean radius 6 371 008.8 m), like OpenSearch's
   `arc` distance; radius filters use `ST_DWithin` on geography (GiST index);
 - skills through `projects.open_skill_ids` / `user_profiles.skill_ids` (GIN: `&&` any, `@>` all);
+- payment types through `projects.open_payment_types` (GIN, `&&`), the same copy the index documents carry;
 - text as words: every word of the query must occur in the searched fields (`simple` text search
   configuration, no stemming, like the index's analysed text); relevance is `ts_rank`;
 - "newest" compares creation times truncated to milliseconds, the precision of OpenSearch dates.
@@ -26,7 +27,6 @@ _PROJECT_WORDS = "coalesce(p.name, '') || ' ' || coalesce(p.description, '')"
 PROJECT_TEXT = f"to_tsvector('simple', {fold_sql(_PROJECT_WORDS)})"
 _PERSON_PROFESSION = "coalesce(u.profession, '')"
 _PERSON_WORDS = "u.name || ' ' || coalesce(u.profession, '')"
-OPEN_ROLE = "r.removed_at IS NULL AND r.slots_filled < r.slots_available"
 # People: the point snapped to the ~1 km grid is the only one distances are computed from.
 # (The OpenSearch documents carry the same snapped point as `location_grid`.)
 GRID = 1 / PERSON_GRID_DEG
@@ -52,8 +52,7 @@ def _project_where(f: ProjectFilters, params: dict[str, Any]) -> list[str]:
         where.append(f"p.open_skill_ids {op} CAST(:skill_ids AS integer[])")
         params["skill_ids"] = list(f.skill_ids)
     if f.payment_types:
-        where.append(f"EXISTS (SELECT 1 FROM project_roles r WHERE r.project_id = p.id AND {OPEN_ROLE} "
-                     "AND r.payment_type = ANY(:payment_types))")
+        where.append("p.open_payment_types && CAST(:payment_types AS varchar[])")
         params["payment_types"] = list(f.payment_types)
     if f.city:
         where.append("lower(p.city) = lower(:city)")
@@ -159,17 +158,15 @@ class PostgisEngine:
             return int(total or 0), None
         # One round trip: the filtered set is materialised once and every facet groups over it.
         sql = f"""
-        WITH m AS MATERIALIZED (SELECT p.id, p.project_type, p.city, p.open_skill_ids FROM projects p WHERE {cond})
+        WITH m AS MATERIALIZED (SELECT p.id, p.project_type, p.city, p.open_skill_ids, p.open_payment_types
+                                FROM projects p WHERE {cond})
         SELECT 'total' AS facet, NULL AS key, count(*) AS n FROM m
         UNION ALL (SELECT 'skills', sk::text AS k, count(DISTINCT m.id) FROM m, unnest(m.open_skill_ids) AS sk
                    GROUP BY sk ORDER BY 3 DESC, sk LIMIT {FACET_SIZES['skills']})
         UNION ALL (SELECT 'project_types', m.project_type, count(*) FROM m GROUP BY m.project_type
                    ORDER BY 3 DESC, m.project_type COLLATE "C" LIMIT {FACET_SIZES['project_types']})
-        UNION ALL (SELECT 'payment_types', r.payment_type, count(DISTINCT r.project_id) FROM project_roles r
-                   -- one bitmap scan for all matched ids (a join probes the roles index once per project)
-                   WHERE r.project_id = ANY(ARRAY(SELECT m.id FROM m)) AND {OPEN_ROLE}
-                   GROUP BY r.payment_type ORDER BY 3 DESC, r.payment_type COLLATE "C"
-                   LIMIT {FACET_SIZES['payment_types']})
+        UNION ALL (SELECT 'payment_types', pt::text, count(DISTINCT m.id) FROM m, unnest(m.open_payment_types) AS pt
+                   GROUP BY pt ORDER BY 3 DESC, pt COLLATE "C" LIMIT {FACET_SIZES['payment_types']})
         UNION ALL (SELECT 'cities', m.city, count(*) FROM m WHERE m.city IS NOT NULL GROUP BY m.city
                    ORDER BY 3 DESC, m.city COLLATE "C" LIMIT {FACET_SIZES['cities']})
         """

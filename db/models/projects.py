@@ -23,6 +23,7 @@ class Project(Base):
     __tablename__ = "projects"
     __table_args__ = (
         Index("ix_projects_open_skill_ids", "open_skill_ids", postgresql_using="gin"),
+        Index("ix_projects_open_payment_types", "open_payment_types", postgresql_using="gin"),
         Index("ix_projects_status_staffed", "status", "is_fully_staffed"),
     )
 
@@ -42,6 +43,9 @@ class Project(Base):
     location = mapped_column(Geography(geometry_type="POINT", srid=4326, spatial_index=True), nullable=True)
     # Skill ids of roles that still have free slots; kept by the project service for fast search.
     open_skill_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), nullable=False, server_default=text("'{}'"))
+    # Payment types of roles that still have free slots (same rule); lets search filter and facet without a join.
+    open_payment_types: Mapped[list[str]] = mapped_column(ARRAY(String(16)), nullable=False,
+                                                          server_default=text("'{}'"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     # Any edit, status change, membership change, application or chat message; drives the 30-day "dead" rule.

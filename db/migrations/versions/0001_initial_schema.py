@@ -89,6 +89,7 @@ def upgrade() -> None:
     sa.Column('country', sa.String(length=120), nullable=True),
     sa.Column('location', geoalchemy2.types.Geography(geometry_type='POINT', srid=4326, dimension=2, from_text='ST_GeogFromText', name='geography'), nullable=True),
     sa.Column('open_skill_ids', postgresql.ARRAY(sa.Integer()), server_default=sa.text("'{}'"), nullable=False),
+    sa.Column('open_payment_types', postgresql.ARRAY(sa.String(length=16)), server_default=sa.text("'{}'"), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('last_activity_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
@@ -98,6 +99,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_projects_creator_id'), 'projects', ['creator_id'], unique=False)
     op.create_index(op.f('ix_projects_last_activity_at'), 'projects', ['last_activity_at'], unique=False)
+    op.create_index('ix_projects_open_payment_types', 'projects', ['open_payment_types'], unique=False, postgresql_using='gin')
     op.create_index('ix_projects_open_skill_ids', 'projects', ['open_skill_ids'], unique=False, postgresql_using='gin')
     op.create_index('ix_projects_status_staffed', 'projects', ['status', 'is_fully_staffed'], unique=False)
     op.create_table('refresh_tokens',
@@ -303,6 +305,7 @@ def downgrade() -> None:
     op.drop_table('refresh_tokens')
     op.drop_index('ix_projects_status_staffed', table_name='projects')
     op.drop_index('ix_projects_open_skill_ids', table_name='projects', postgresql_using='gin')
+    op.drop_index('ix_projects_open_payment_types', table_name='projects', postgresql_using='gin')
     op.drop_index(op.f('ix_projects_last_activity_at'), table_name='projects')
     op.drop_index(op.f('ix_projects_creator_id'), table_name='projects')
     op.drop_table('projects')
