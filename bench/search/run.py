@@ -74,7 +74,8 @@ async def build_queries(n: int, seed: int) -> list[dict]:
         queries.append({"latitude": round(c[3] + rng.uniform(-0.1, 0.1), 5),
                         "longitude": round(c[4] + rng.uniform(-0.1, 0.1), 5),
                         "max_distance_km": 50, "skill_id": rng.choices(skills, weights=weights)[0],
-                        "facets": "true", "limit": 20})
+                        # The envelope (total + facets) is opt-in since the bare-list default.
+                        "facets": "true", "envelope": "true", "limit": 20})
     return queries
 
 
