@@ -103,6 +103,14 @@ def _geo_sort(centre) -> dict[str, Any]:
                               "distance_type": "arc", "mode": "min", "ignore_unmapped": False}}
 
 
+def _page(body: dict, q) -> None:
+    """Keyset (search_after the previous page's last sort values) when a cursor came, else offset paging."""
+    if q.after is not None:
+        body["search_after"] = _after(q.after)
+    else:
+        body["from"] = q.offset
+
+
 def _after(after: tuple | None) -> list | None:
     return list(after) if after is not None else None
 
@@ -136,10 +144,7 @@ class OpenSearchEngine:
         body: dict[str, Any] = {"query": _bool(flt, must, must_not), "sort": sort, "size": q.limit,
                                 "track_total_hits": True,
                                 "_source": {"excludes": ["search_version", "skill_ids", "open_skill_ids"]}}
-        if q.after is not None:
-            body["search_after"] = _after(q.after)
-        else:
-            body["from"] = q.offset
+        _page(body, q)
         if q.facets:
             body["aggs"] = {"skills": _terms_agg("open_skill_ids", FACET_SIZES["skills"]),
                             "project_types": _terms_agg("project_type", FACET_SIZES["project_types"]),
@@ -207,10 +212,7 @@ class OpenSearchEngine:
         # The exact point never leaves OpenSearch: only the grid point is read back.
         body: dict[str, Any] = {"query": query, "sort": sort, "size": q.limit, "track_total_hits": True,
                                 "_source": {"excludes": ["location", "bio", "search_version"]}}
-        if q.after is not None:
-            body["search_after"] = _after(q.after)
-        else:
-            body["from"] = q.offset
+        _page(body, q)
         if q.facets:
             body["aggs"] = {"skills": _terms_agg("skill_ids", FACET_SIZES["skills"]),
                             "cities": _terms_agg("city", FACET_SIZES["cities"]),

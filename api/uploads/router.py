@@ -24,23 +24,23 @@ _ERRORS = {413: {"description": "File larger than the limit"},
            422: {"description": "The file does not decode/parse, or is too many pixels"}}
 
 
-async def _release_connection(session) -> None:
+async def _receive_and_save(request: Request, session, user_id: uuid.UUID, max_bytes: int, save) -> StoredFileOut:
     # The upload may stream for a long time: do not hold a pooled DB connection (or a transaction) meanwhile.
     await session.rollback()
+    received = await receive_file(request, max_bytes=max_bytes)
+    try:
+        row = await save(session, user_id, received, get_storage())
+    finally:
+        received.remove()
+    return StoredFileOut.from_row(row)
 
 
 @router.post("/profile-photo", response_model=StoredFileOut, openapi_extra=_MULTIPART_BODY, responses=_ERRORS,
              summary="Upload or replace your profile photo (JPEG, PNG, WebP; max 5 MB)")
 async def upload_profile_photo(request: Request, user: CurrentUser, session: SessionDep) -> StoredFileOut:
-    user_id = user.id
-    await service.require_profile(session, user_id)
-    await _release_connection(session)
-    received = await receive_file(request, max_bytes=get_settings().upload_photo_max_bytes)
-    try:
-        row = await service.save_profile_photo(session, user_id, received, get_storage())
-    finally:
-        received.remove()
-    return StoredFileOut.from_row(row)
+    await service.require_profile(session, user.id)
+    return await _receive_and_save(request, session, user.id, get_settings().upload_photo_max_bytes,
+                                   service.save_profile_photo)
 
 
 @router.delete("/profile-photo", response_model=MessageOut, summary="Remove your profile photo")
@@ -52,15 +52,9 @@ async def delete_profile_photo(user: CurrentUser, session: SessionDep) -> Messag
 @router.post("/portfolio", response_model=StoredFileOut, openapi_extra=_MULTIPART_BODY, responses=_ERRORS,
              summary="Add a portfolio item (JPEG, PNG, WebP, MP4, MOV, PDF; max 50 MB)")
 async def upload_portfolio(request: Request, user: CurrentUser, session: SessionDep) -> StoredFileOut:
-    user_id = user.id
-    await service.require_portfolio_room(session, user_id)
-    await _release_connection(session)
-    received = await receive_file(request, max_bytes=get_settings().upload_portfolio_max_bytes)
-    try:
-        row = await service.save_portfolio_item(session, user_id, received, get_storage())
-    finally:
-        received.remove()
-    return StoredFileOut.from_row(row)
+    await service.require_portfolio_room(session, user.id)
+    return await _receive_and_save(request, session, user.id, get_settings().upload_portfolio_max_bytes,
+                                   service.save_portfolio_item)
 
 
 @router.get("/portfolio", response_model=PortfolioList, summary="List your portfolio items, newest first")
