@@ -30,7 +30,7 @@ from api.chat.schemas import (EditMessageIn, MarkReadEvent, MessageRef, OtherUse
 from api.core.errors import Problem
 from api.core.settings import get_settings
 from db.models import RefreshToken, User
-from db.session import get_sessionmaker, unit_of_work
+from db.session import get_sessionmaker, raw_connection, unit_of_work
 from realtime import emitter, presence
 from realtime.presence import get_redis
 from realtime.config import get_realtime_settings
@@ -259,8 +259,8 @@ async def leave_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
 @event("send_message", SendMessageIn)
 async def send_message(sid: str, conn: Conn, body: SendMessageIn) -> dict:
     # Stored (and committed) first, broadcast second; membership is checked inside the INSERT.
-    async with unit_of_work() as session:
-        message = await service.send_message(session, body.project_id, conn.user_id, body.content, conn.name)
+    async with raw_connection() as db:
+        message = await service.send_message(db, body.project_id, conn.user_id, body.content, conn.name)
     payload = message.model_dump(mode="json")
     await emitter.message(payload)
     return {"message": payload}

@@ -121,6 +121,8 @@ async def test_members_join_and_receive_each_message_once_in_order(server, make_
     assert unknown["error"]["code"] == "not_found"
     not_member_send = await m.call("send_message", {"project_id": pid, "content": "let me in"})
     assert not_member_send["error"]["code"] == "forbidden"
+    unknown_send = await m.call("send_message", {"project_id": str(uuid.uuid4()), "content": "anyone?"})
+    assert unknown_send["error"]["code"] == "not_found"
 
     sent = []
     for i in range(20):
@@ -147,12 +149,25 @@ async def test_messages_are_stored_before_broadcast(server, make_user, clients, 
     a, b = [await clients(server.url, u.token) for u in (alice, bob)]
     for rec in (a, b):
         await rec.call("join_project", {"project_id": str(project_id)})
+    # A quiet project: the message bumps its activity (the 30-day "dead" rule counts from it).
+    await db.execute(update(Project).where(Project.id == project_id)
+                     .values(last_activity_at=func.now() - func.make_interval(0, 0, 0, 10)))
+    await db.commit()
     await a.call("send_message", {"project_id": str(project_id), "content": "rolling"})
     received = await b.wait_for("message")
     row = await db.get(Message, received["id"])
     assert row is not None and row.content == "rolling" and row.sender_id == alice.id
-    activity = await db.scalar(select(Project.last_activity_at).where(Project.id == project_id))
-    assert activity is not None
+    assert row.sent_at.isoformat().replace("+00:00", "Z")[:19] == received["sent_at"][:19]
+    bumped = await db.scalar(select(func.now() - Project.last_activity_at).where(Project.id == project_id))
+    assert bumped.total_seconds() < 60
+    # A busy room does not rewrite the project row for every message (at most once a minute).
+    await db.execute(update(Project).where(Project.id == project_id)
+                     .values(last_activity_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 0, 30)))
+    await db.commit()
+    await a.call("send_message", {"project_id": str(project_id), "content": "still rolling"})
+    db.expire_all()
+    kept = await db.scalar(select(func.now() - Project.last_activity_at).where(Project.id == project_id))
+    assert kept.total_seconds() >= 30
 
 
 async def test_content_rules_and_bad_frames_leave_connection_and_others_unaffected(server, make_user, clients):
