@@ -10,10 +10,11 @@ import socketio
 from api.core.settings import get_settings
 from realtime.config import get_realtime_settings
 from realtime.emitter import channel
+from realtime.fanout import FanoutRedisManager, install
 
 
 def _manager() -> socketio.AsyncRedisManager:
-    return socketio.AsyncRedisManager(get_settings().redis_url, channel=channel())
+    return FanoutRedisManager(get_settings().redis_url, channel=channel())
 
 
 def _cors_origins() -> list[str]:
@@ -30,5 +31,6 @@ sio = socketio.AsyncServer(
     # different clients still run concurrently.
     async_handlers=False,
 )
+install(sio)
 
 from realtime import handlers  # noqa: E402,F401  (registers the event handlers on `sio`)
