@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -418,6 +419,8 @@ async def _tick() -> None:
 
 async def _background() -> None:
     interval = get_realtime_settings().presence_heartbeat_s
+    # Processes started together would otherwise beat together and add up their pauses.
+    await sio.sleep(random.uniform(0, interval))
     while True:
         await sio.sleep(interval)
         try:

@@ -16,9 +16,12 @@ Each multi-key change is one Lua script, so two processes never interleave half-
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
+from functools import lru_cache
 
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from api.core.settings import get_settings
 from realtime.config import get_realtime_settings
@@ -62,6 +65,41 @@ if redis.call('ZCARD', KEYS[1]) == 0 then
 end
 return 0
 """
+# Every connection of this process at once (see heartbeat): the _JOIN steps for each (project,
+# connection) pair plus the person's connection set; returns [project, user, ...] of people who had
+# been swept and are back.
+# KEYS: projects set, then per connection: rt:us:<user>, then per project: rt:pc:<project>:<user>, rt:pu:<project>
+# ARGV: now, cutoff, ttl, then per connection: sid, user, project count, project ids...
+_HEARTBEAT = """
+local now, cutoff, ttl = ARGV[1], ARGV[2], ARGV[3]
+local k, a, back = 2, 4, {}
+while a <= #ARGV do
+  local sid, user, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  a = a + 3
+  redis.call('ZADD', KEYS[k], now, sid)
+  redis.call('PEXPIRE', KEYS[k], ttl)
+  k = k + 1
+  for i = 1, n do
+    local project, pc, pu = ARGV[a], KEYS[k], KEYS[k + 1]
+    a, k = a + 1, k + 2
+    redis.call('ZREMRANGEBYSCORE', pc, '-inf', cutoff)
+    local was = redis.call('ZSCORE', pu, user)
+    redis.call('ZADD', pc, now, sid)
+    redis.call('PEXPIRE', pc, ttl)
+    redis.call('ZADD', pu, now, user)
+    redis.call('PEXPIRE', pu, ttl)
+    redis.call('SADD', KEYS[1], project)
+    if not was then
+      back[#back + 1] = project
+      back[#back + 1] = user
+    end
+  end
+end
+return back
+"""
+# Connections per _HEARTBEAT call: each call blocks Redis (and so every process's pub/sub
+# delivery) while it runs, so it is kept to a few milliseconds.
+_HEARTBEAT_CHUNK = 200
 # A member was removed: forget them in the project; 1 when they were online there.
 _REVOKE = """
 local s = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -119,9 +157,23 @@ def _ttl_ms() -> int:
     return int(get_realtime_settings().presence_expiry_s * 3 * 1000)
 
 
-async def _eval(script: str, keys: list[str], args: list) -> int:
+@lru_cache
+def _digest(script: str) -> str:
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
+async def _run(script: str, keys: list[str], args: list):
+    """Run a Lua script by its digest (Redis keeps it compiled), sending the source only when
+    this Redis has not seen it yet."""
     redis = get_redis()
-    return int(await redis.eval(script, len(keys), *keys, *args))
+    try:
+        return await redis.evalsha(_digest(script), len(keys), *keys, *args)
+    except NoScriptError:
+        return await redis.eval(script, len(keys), *keys, *args)
+
+
+async def _eval(script: str, keys: list[str], args: list) -> int:
+    return int(await _run(script, keys, args))
 
 
 async def register_connection(user_id: str, sid: str) -> None:
@@ -170,27 +222,22 @@ async def heartbeat(entries: list[tuple[str, str, list[str]]]) -> list[tuple[str
     """Refresh (sid, user_id, [project ids]) of this process's live connections.
 
     Returns (project_id, user_id) pairs whose person had been swept (e.g. this process stalled past
-    the expiry) and is online again, so the caller can announce user_joined.
+    the expiry) and is online again, so the caller can announce user_joined. A few script calls for
+    all connections: per-connection commands cost a busy server a visible stall every heartbeat.
     """
-    if not entries:
-        return []
-    redis = get_redis()
     now = _now()
-    cutoff = _cutoff(now)
-    ttl = _ttl_ms()
-    pipe = redis.pipeline(transaction=False)
-    order: list[tuple[str, str] | None] = []
-    for sid, user_id, project_ids in entries:
-        pipe.zadd(_k_us(user_id), {sid: now})
-        pipe.pexpire(_k_us(user_id), ttl)
-        order += [None, None]
-        for project_id in project_ids:
-            pipe.eval(_JOIN, 3, _k_pc(project_id, user_id), _k_pu(project_id), _k_projects(),
-                      sid, user_id, now, cutoff, project_id, ttl)
-            order.append((project_id, user_id))
-    results = await pipe.execute()
-    returned = {key for key, res in zip(order, results) if key is not None and int(res) == 1}
-    return sorted(returned)
+    back: set[tuple[str, str]] = set()
+    for start in range(0, len(entries), _HEARTBEAT_CHUNK):
+        keys, args = [_k_projects()], [now, _cutoff(now), _ttl_ms()]
+        for sid, user_id, project_ids in entries[start:start + _HEARTBEAT_CHUNK]:
+            keys.append(_k_us(user_id))
+            args += [sid, user_id, len(project_ids)]
+            for project_id in project_ids:
+                keys += [_k_pc(project_id, user_id), _k_pu(project_id)]
+                args.append(project_id)
+        flat = await _run(_HEARTBEAT, keys, args)
+        back.update(zip(flat[0::2], flat[1::2]))
+    return sorted(back)
 
 
 async def sweep() -> list[tuple[str, str]]:

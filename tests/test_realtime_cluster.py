@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 
 import httpx
@@ -132,4 +134,35 @@ async def test_users_of_a_crashed_process_leave_presence_after_expiry(start_serv
             assert sorted(u["name"] for u in last["online_users"]) == ["Alice", "Dave"]
     finally:
         for rec in (watcher, dave_b):
+            await rec.close()
+
+
+async def test_users_of_a_stalled_process_leave_and_come_back(start_server, make_user):
+    """A process that stops beating (stalled, not dead) loses its users to the sweeper; its next
+    heartbeat brings them back and they are announced again."""
+    a_srv, b_srv = start_server(extra_env=FAST_PRESENCE), start_server(extra_env=FAST_PRESENCE)
+    alice, bob = [await make_user(profile={"name": n}) for n in ("Alice", "Bob")]
+    pid = str(await make_project(alice, bob))
+    watcher = await connect(b_srv.url, alice.token)
+    stalled = await connect(a_srv.url, bob.token)
+    try:
+        for rec in (watcher, stalled):
+            assert (await rec.call("join_project", {"project_id": pid}))["ok"]
+        await watcher.wait_for("user_joined", lambda d: d["user_name"] == "Bob")
+        joins_before = len(watcher.of("user_joined"))
+        os.kill(a_srv.proc.pid, signal.SIGSTOP)
+        try:
+            left = await watcher.wait_for("user_left", lambda d: d["user_name"] == "Bob", timeout=30)
+            assert [u["name"] for u in left["online_users"]] == ["Alice"]
+        finally:
+            os.kill(a_srv.proc.pid, signal.SIGCONT)
+        await eventually(lambda: len(watcher.of("user_joined")) > joins_before, timeout=30)
+        back = watcher.of("user_joined")[joins_before:]
+        assert [(e["user_name"], e["project_id"]) for e in back] == [("Bob", pid)]
+        assert sorted(u["name"] for u in back[0]["online_users"]) == ["Alice", "Bob"]
+        # Bob's connection lived through the stall and still delivers.
+        await stalled.call("send_message", {"project_id": pid, "content": "sorry, I froze"})
+        assert (await watcher.wait_for("message", lambda m: m["content"] == "sorry, I froze"))["sender_name"] == "Bob"
+    finally:
+        for rec in (watcher, stalled):
             await rec.close()
