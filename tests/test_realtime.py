@@ -103,7 +103,11 @@ async def test_members_join_and_receive_each_message_once_in_order(server, make_
     alice, bob, carol, mallory = await people(make_user, "Alice", "Bob", "Carol", "Mallory")
     project_id = await make_project(alice, bob, carol)
     pid = str(project_id)
-    a, b, c = [await clients(server.url, u.token) for u in (alice, bob, carol)]
+    # Carol long-polls and Bob upgrades from polling: broadcasts reach them through Engine.IO's queue,
+    # WebSocket-only Alice gets them written directly (realtime/fanout.py); all must see the same.
+    a = await clients(server.url, alice.token)
+    b = await clients(server.url, bob.token, transports=("polling", "websocket"))
+    c = await clients(server.url, carol.token, transports=("polling",))
     m = await clients(server.url, mallory.token)
 
     joined = await a.call("join_project", {"project_id": pid})
