@@ -26,18 +26,6 @@ from redis.exceptions import NoScriptError
 from api.core.settings import get_settings
 from realtime.config import get_realtime_settings
 
-# Returns 1 when the person was not online in the project before (announce user_joined).
-_JOIN = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
-local was = redis.call('ZSCORE', KEYS[2], ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-redis.call('SADD', KEYS[3], ARGV[5])
-if was then return 0 end
-return 1
-"""
 # Returns 1 when this was the person's last live connection in the project (announce user_left).
 _LEAVE = """
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -65,9 +53,9 @@ if redis.call('ZCARD', KEYS[1]) == 0 then
 end
 return 0
 """
-# Every connection of this process at once (see heartbeat): the _JOIN steps for each (project,
-# connection) pair plus the person's connection set; returns [project, user, ...] of people who had
-# been swept and are back.
+# Marks connections present (a join, or every connection of this process in a heartbeat): refreshes
+# each person's connection set and, per project, the connection and the person; returns
+# [project, user, ...] of people who were not online there (just joined, or swept and back).
 # KEYS: projects set, then per connection: rt:us:<user>, then per project: rt:pc:<project>:<user>, rt:pu:<project>
 # ARGV: now, cutoff, ttl, then per connection: sid, user, project count, project ids...
 _HEARTBEAT = """
@@ -190,9 +178,7 @@ async def unregister_connection(user_id: str, sid: str) -> None:
 
 async def join(project_id: str, user_id: str, sid: str) -> bool:
     """Mark this connection present in the project; True when the person just came online there."""
-    now = _now()
-    return bool(await _eval(_JOIN, [_k_pc(project_id, user_id), _k_pu(project_id), _k_projects()],
-                            [sid, user_id, now, _cutoff(now), project_id, _ttl_ms()]))
+    return bool(await heartbeat([(sid, user_id, [project_id])]))
 
 
 async def leave(project_id: str, user_id: str, sid: str) -> bool:
