@@ -54,7 +54,8 @@ def _write_now(socket, payload: bytes) -> bool:
     if not socket.queue.empty() or socket.queue._unfinished_tasks:
         return False
     connection = ws.connection()
-    if connection is None or not connection.writable.is_set() or connection.close_sent or connection.disconnected:
+    if (connection is None or not connection.writable.is_set() or connection.close_sent or connection.disconnected
+            or connection.transport.is_closing()):
         return False  # no such connection, paused by back-pressure, or closing: the writer handles it
     try:
         connection.conn.send_text(payload)

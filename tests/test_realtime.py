@@ -147,6 +147,33 @@ async def test_members_join_and_receive_each_message_once_in_order(server, make_
     assert m.of("message") == []
 
 
+async def test_a_burst_of_large_messages_arrives_in_order_while_members_drop_out(server, make_user, clients):
+    """Big frames fill socket buffers, so deliveries switch between the direct write and Engine.IO's
+    queue (realtime/fanout.py); sockets closing mid-burst must not disturb anyone else's stream."""
+    sender, *members = await people(make_user, "Sender", *[f"Member {i}" for i in range(10)])
+    pid = str(await make_project(sender, *members))
+    s = await clients(server.url, sender.token)
+    recs = [await clients(server.url, u.token) for u in members]
+    for rec in (s, *recs):
+        assert (await rec.call("join_project", {"project_id": pid}))["ok"]
+    staying, leaving = recs[:5], recs[5:]
+    ids = []
+    for i in range(120):
+        ack = await s.call("send_message", {"project_id": pid, "content": f"{i:03d} " + "x" * 4500})
+        assert ack["ok"], ack
+        ids.append(ack["message"]["id"])
+        if i == 40:  # half the room goes away in the middle of the burst
+            await asyncio.gather(*(rec.client.disconnect() for rec in leaving))
+    for rec in (s, *staying):
+        await eventually(lambda rec=rec: len(rec.of("message")) >= 120, timeout=20)
+    await asyncio.sleep(0.3)
+    for rec in (s, *staying):
+        assert [m["id"] for m in rec.of("message")] == ids  # all of them, once, in order
+    # The server is still healthy for newcomers.
+    late = await clients(server.url, members[-1].token)
+    assert (await late.call("join_project", {"project_id": pid}))["ok"]
+
+
 async def test_messages_are_stored_before_broadcast(server, make_user, clients, db):
     alice, bob = await people(make_user, "Alice", "Bob")
     project_id = await make_project(alice, bob)
