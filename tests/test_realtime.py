@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import httpx
 import pytest
 from sqlalchemy import func, select, update
 
@@ -18,7 +19,8 @@ from tests.realtime_support import connect, make_project, try_connect
 def server():
     # One process for this module: every test makes its own users and projects.
     proc = ServerProcess(extra_env={"CHAT_TYPING_INTERVAL_S": "2", "PRESENCE_HEARTBEAT_S": "1",
-                                    "PRESENCE_EXPIRY_S": "5", "REALTIME_REVALIDATE_S": "1"})
+                                    "PRESENCE_EXPIRY_S": "5", "REALTIME_REVALIDATE_S": "1",
+                                    "CHAT_MESSAGES_PER_MINUTE": "1000"})  # the burst test sends 120
     yield proc
     proc.stop()
 
@@ -172,6 +174,34 @@ async def test_a_burst_of_large_messages_arrives_in_order_while_members_drop_out
     # The server is still healthy for newcomers.
     late = await clients(server.url, members[-1].token)
     assert (await late.call("join_project", {"project_id": pid}))["ok"]
+
+
+async def test_message_floods_are_refused_per_person_across_sockets_and_rest(start_server, make_user, clients, db):
+    srv = start_server(extra_env={"CHAT_MESSAGES_PER_MINUTE": "5"})
+    alice, bob = await people(make_user, "Alice", "Bob")
+    pid = str(await make_project(alice, bob))
+    tab1, tab2 = [await clients(srv.url, alice.token) for _ in range(2)]
+    b = await clients(srv.url, bob.token)
+    for rec in (tab1, tab2, b):
+        assert (await rec.call("join_project", {"project_id": pid}))["ok"]
+    # Five messages a minute between both tabs; a sixth is refused with the wait, not stored.
+    for i in range(5):
+        assert (await (tab1, tab2)[i % 2].call("send_message", {"project_id": pid, "content": f"m{i}"}))["ok"]
+    refused = await tab2.call("send_message", {"project_id": pid, "content": "one too many"})
+    assert refused["ok"] is False and refused["error"]["code"] == "rate_limited"
+    assert refused["error"]["reason"].startswith("You are sending messages too fast (retry after ")
+    await tab2.wait_for("error", lambda e: e["event"] == "send_message" and e["code"] == "rate_limited")
+    # Direct messages over REST share the budget; Bob's own budget is untouched.
+    async with httpx.AsyncClient(base_url=srv.url) as http:  # that server's limit, not this process's
+        resp = await http.post("/api/v1/dm/send", json={"recipient_id": str(bob.id), "content": "psst"},
+                               headers=alice.headers)
+    assert resp.status_code == 429 and resp.headers["content-type"].startswith("application/problem+json")
+    assert int(resp.headers["retry-after"]) >= 1
+    assert (await b.call("send_message", {"project_id": pid, "content": "I can still talk"}))["ok"]
+    stored = (await db.execute(select(Message.content).where(Message.project_id == uuid.UUID(pid))
+                               .order_by(Message.id))).scalars().all()
+    assert stored == ["m0", "m1", "m2", "m3", "m4", "I can still talk"]
+    assert tab1.client.connected and tab2.client.connected
 
 
 async def test_messages_are_stored_before_broadcast(server, make_user, clients, db):

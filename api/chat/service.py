@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.chat.schemas import (BlockedUser, BlockList, Conversation, ConversationList, DirectMessageOut,
                               DirectMessagePage, MessageOut, MessagePage, OnlineStatus, OnlineUser, OnlineUsers,
                               ReadReceipt, ReadReceipts, ReadState, UnreadList)
+from api.core import ratelimit
 from api.core.errors import Problem, field_error, forbidden, not_found
+from api.core.settings import get_settings
 from db.models import (DirectMessage, Message, MessageRead, Profile, Project, ProjectMember, User, UserBlock)
 from db.models.enums import MemberRole
 
@@ -87,6 +89,12 @@ async def _touch_project(session: AsyncSession, project_id: uuid.UUID) -> None:
         .values(last_activity_at=func.now()))
 
 
+async def _count_message(user_id: uuid.UUID) -> None:
+    """One more message from this person in the current minute, or 429 (on every process: Redis)."""
+    await ratelimit.hit(f"chat:{user_id}", get_settings().chat_messages_per_minute, 60,
+                        detail="You are sending messages too fast")
+
+
 # One statement stores the message only if the sender is a member right now, and bumps the
 # project's activity (at most once per ACTIVITY_GRANULARITY); both commit together.
 _STORE_MESSAGE = f"""
@@ -111,6 +119,7 @@ async def send_message(conn: asyncpg.Connection, project_id: uuid.UUID, sender_i
     The chat's hot path: it takes a raw connection (db.session.raw_connection), not a session,
     because the ORM spent ~2 ms CPU per message where this statement costs ~0.3 ms.
     """
+    await _count_message(sender_id)
     row = await conn.fetchrow(_STORE_MESSAGE, project_id, sender_id, content)
     if row is None:
         if await conn.fetchval("SELECT 1 FROM projects WHERE id = $1", project_id) is None:
@@ -127,6 +136,7 @@ async def _load_message(session: AsyncSession, message_id: int) -> Message:
 
 
 async def edit_message(session: AsyncSession, message_id: int, user_id: uuid.UUID, content: str) -> MessageOut:
+    await _count_message(user_id)
     message = await _load_message(session, message_id)
     role = await member_role(session, message.project_id, user_id)
     if role is None:
@@ -290,6 +300,7 @@ async def send_direct(session: AsyncSession, sender_id: uuid.UUID, recipient_id:
                       content: str) -> DirectMessageOut:
     if recipient_id == sender_id:
         raise field_error("recipient_id", "you cannot send a direct message to yourself")
+    await _count_message(sender_id)
     await _active_user(session, recipient_id, "recipient_id")
     await can_message(session, sender_id, recipient_id)
     message = DirectMessage(sender_id=sender_id, recipient_id=recipient_id, content=content)

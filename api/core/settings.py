@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     search_breaker_cooldown_s: float = 30.0
     # People search per caller (user, or IP when signed out) and minute: slows location probing.
     search_users_per_minute: int = 60
+    # Chat messages (project and direct, sent or edited, socket or REST) per person and minute:
+    # far above how people type, low enough to stop a script flooding a room.
+    chat_messages_per_minute: int = 60
     # Namespace for Dramatiq queues and Socket.IO channels, so test runs never cross.
     queue_namespace: str = "filmo"
 
