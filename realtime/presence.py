@@ -16,13 +16,11 @@ Each multi-key change is one Lua script, so two processes never interleave half-
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
-from functools import lru_cache
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
 
+from api.core.redis import run_script
 from api.core.settings import get_settings
 from realtime.config import get_realtime_settings
 
@@ -145,19 +143,8 @@ def _ttl_ms() -> int:
     return int(get_realtime_settings().presence_expiry_s * 3 * 1000)
 
 
-@lru_cache
-def _digest(script: str) -> str:
-    return hashlib.sha1(script.encode()).hexdigest()
-
-
 async def _run(script: str, keys: list[str], args: list):
-    """Run a Lua script by its digest (Redis keeps it compiled), sending the source only when
-    this Redis has not seen it yet."""
-    redis = get_redis()
-    try:
-        return await redis.evalsha(_digest(script), len(keys), *keys, *args)
-    except NoScriptError:
-        return await redis.eval(script, len(keys), *keys, *args)
+    return await run_script(get_redis(), script, keys, args)
 
 
 async def _eval(script: str, keys: list[str], args: list) -> int:

@@ -14,10 +14,18 @@ import logging
 from redis.exceptions import RedisError
 
 from api.core.errors import Problem
-from api.core.redis import get_redis
+from api.core.redis import get_redis, run_script
 
 log = logging.getLogger("filmo.ratelimit")
 PREFIX = "rl:"
+
+
+# One round trip per hit (chat counts every message). SET NX EX first: the counter always carries
+# its expiry. Returns {count in this window, seconds left in it}.
+_HIT = """
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+return {redis.call('INCR', KEYS[1]), redis.call('TTL', KEYS[1])}
+"""
 
 
 def key_part(value: str) -> str:
@@ -40,15 +48,8 @@ async def hit(key: str, limit: int, window_s: int, *, detail: str | None = None)
 
     Returns the number of hits in the window so far (including this one).
     """
-    redis = get_redis()
-    full_key = PREFIX + key
     try:
-        async with redis.pipeline(transaction=True) as pipe:
-            # SET NX EX first: the counter always carries its expiry, even if the process dies mid-way.
-            pipe.set(full_key, 0, ex=window_s, nx=True)
-            pipe.incr(full_key)
-            pipe.ttl(full_key)
-            _, count, ttl = await pipe.execute()
+        count, ttl = await run_script(get_redis(), _HIT, [PREFIX + key], [window_s])
     except RedisError:
         log.error("rate limit store unavailable", exc_info=True)
         raise _unavailable() from None

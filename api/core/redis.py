@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from functools import lru_cache
 
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from api.core.settings import get_settings
 
@@ -29,3 +32,17 @@ async def close_redis() -> None:
     client = _clients.pop(_loop_key(), None)
     if client is not None:
         await client.aclose()
+
+
+@lru_cache
+def _digest(script: str) -> str:
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
+async def run_script(client: aioredis.Redis, script: str, keys: list[str], args: list):
+    """Run a Lua script by its digest (Redis keeps it compiled), sending the source only when this
+    Redis has not seen it yet: one round trip, and the script body is not resent on every call."""
+    try:
+        return await client.evalsha(_digest(script), len(keys), *keys, *args)
+    except NoScriptError:
+        return await client.eval(script, len(keys), *keys, *args)
