@@ -117,7 +117,7 @@ async def send_message(conn: asyncpg.Connection, project_id: uuid.UUID, sender_i
     """Store a message if (and only if) the sender is a member right now.
 
     The chat's hot path: it takes a raw connection (db.session.raw_connection), not a session,
-    because the ORM spent ~2 ms CPU per message where this statement costs ~0.3 ms.
+    because the ORM spent ~2 ms CPU per message where this statement costs ~0.15 ms.
     """
     await _count_message(sender_id)
     row = await conn.fetchrow(_STORE_MESSAGE, project_id, sender_id, content)
