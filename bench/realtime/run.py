@@ -54,6 +54,14 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
+def code_version() -> str:
+    """The commit the servers ran, marked dirty when the working tree had uncommitted changes."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
+                           text=True)
+    return (commit.stdout.strip() or "unknown") + ("-dirty" if dirty.stdout.strip() else "")
+
+
 # ----------------------------------------------------------------- setup
 
 
@@ -306,6 +314,7 @@ def main() -> int:
     report = {
         "benchmark": "realtime chat: send_message -> broadcast to every room member, 2 API processes over Redis",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "code": code_version(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "note": "shared with other work: the load average counts runnable processes of everyone",
                     "loadavg_during_run_max": max(s["loadavg"] for s in samples),
