@@ -47,6 +47,8 @@ async def engine(request, monkeypatch):
     service._breaker = None  # a fresh process' breaker
     monkeypatch.setattr(get_settings(), "search_users_per_minute", 10_000)
     if request.param == "postgis":
+        # The documented OPENSEARCH_URL="" deployment: the real PostGIS engine answers. Every test runs
+        # once per engine; the opensearch run below uses the real cluster.
         monkeypatch.setattr(get_settings(), "opensearch_url", "")
     else:
         await reset_index()

@@ -99,6 +99,18 @@ def _keyset(expr: str, direction: str, table: str, after: tuple, params: dict[st
     return f"(({expr}) {cmp} :after_k OR (({expr}) = :after_k AND {table}.id > CAST(:after_id AS uuid)))"
 
 
+def _hits(rows: list[Any], list_field: str, lists: dict[Any, list[dict[str, Any]]], sort: str) -> list[EngineHit]:
+    """Page rows as hits: each gets its attached list (roles, skills), and its sort key becomes the
+    keyset cursor (key, id): epoch milliseconds for "newest", a float (distance, rank) otherwise."""
+    hits = []
+    for r in rows:
+        doc = dict(r)
+        key = doc.pop("sort_key")
+        doc[list_field] = lists.get(doc["id"], [])
+        hits.append(EngineHit(doc=doc, sort=(int(key) if sort == "newest" else float(key), str(doc["id"]))))
+    return hits
+
+
 class PostgisEngine:
     name = NAME
 
@@ -141,13 +153,7 @@ class PostgisEngine:
             "ST_X(p.location::geometry) AS longitude, p.created_at, "
             f"({expr}) AS sort_key FROM projects p WHERE {' AND '.join(page_where)} "
             f"ORDER BY sort_key {direction}, p.id ASC LIMIT :limit OFFSET :offset", params)
-        roles = await self._roles([r["id"] for r in rows])
-        hits = []
-        for r in rows:
-            doc = dict(r)
-            key = doc.pop("sort_key")
-            doc["roles"] = roles.get(doc["id"], [])
-            hits.append(EngineHit(doc=doc, sort=(float(key) if q.sort != "newest" else int(key), str(doc["id"]))))
+        hits = _hits(rows, "roles", await self._roles([r["id"] for r in rows]), q.sort)
         total, facets = await self._project_counts(where, params, q.facets)
         return EnginePage(hits=hits, total=total, facets=facets)
 
@@ -253,13 +259,7 @@ class PostgisEngine:
             f"{GRID_LAT} AS grid_lat, {GRID_LON} AS grid_lon, "
             f"({expr}) AS sort_key FROM {from_} WHERE {' AND '.join(page_where)} "
             f"ORDER BY sort_key {direction}, u.id ASC LIMIT :limit OFFSET :offset", params)
-        skills = await self._skills_of([r["id"] for r in rows])
-        hits = []
-        for r in rows:
-            doc = dict(r)
-            key = doc.pop("sort_key")
-            doc["skills"] = skills.get(doc["id"], [])
-            hits.append(EngineHit(doc=doc, sort=(int(key) if q.sort == "newest" else float(key), str(doc["id"]))))
+        hits = _hits(rows, "skills", await self._skills_of([r["id"] for r in rows]), q.sort)
         cond = " AND ".join(where)
         if not q.facets:
             total = (await self.session.execute(text(f"SELECT count(*) FROM {from_} WHERE {cond}"), params)).scalar()
