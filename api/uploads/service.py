@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -140,14 +142,27 @@ def _row(user_id: uuid.UUID, purpose: str, detected: Detected, items: list[PutIt
                       original_filename=received.filename, thumbnails=thumbs)
 
 
+@asynccontextmanager
+async def _staged_upload(session: AsyncSession, storage: Storage, user_id: uuid.UUID, purpose: str,
+                         received: ReceivedFile) -> AsyncIterator[StoredFile]:
+    """Check the upload, store its objects and yield their row (not yet added). If the block fails,
+    the objects are deleted at once; if the transaction rolls back instead of committing, soon after."""
+    detected, items, thumbs, size = await _prepare(received, purpose)
+    keys = await _write_objects(storage, items)
+    guard = _discard_unless_committed(session, storage, keys)
+    try:
+        yield _row(user_id, purpose, detected, items, thumbs, size, received, storage)
+    except Exception:
+        guard["settled"] = True
+        await storage.delete_many(keys)
+        raise
+
+
 # ------------------------------------------------------------------ uploads
 
 async def save_profile_photo(session: AsyncSession, user_id: uuid.UUID, received: ReceivedFile,
                              storage: Storage) -> StoredFile:
-    detected, items, thumbs, size = await _prepare(received, PHOTO)
-    keys = await _write_objects(storage, items)
-    guard = _discard_unless_committed(session, storage, keys)
-    try:
+    async with _staged_upload(session, storage, user_id, PHOTO, received) as row:
         # Re-read under a row lock: the profile may have gone while the bytes streamed in, and two
         # replacements of one photo must not both keep their old objects.
         profile = await _profile_of(session, user_id, lock=True)
@@ -155,7 +170,6 @@ async def save_profile_photo(session: AsyncSession, user_id: uuid.UUID, received
             raise _no_profile()
         old_rows = (await session.scalars(select(StoredFile).where(
             StoredFile.owner_id == user_id, StoredFile.purpose == PHOTO).with_for_update())).all()
-        row = _row(user_id, PHOTO, detected, items, thumbs, size, received, storage)
         session.add(row)
         for old in old_rows:
             await session.delete(old)
@@ -163,34 +177,22 @@ async def save_profile_photo(session: AsyncSession, user_id: uuid.UUID, received
         # The profile domain owns the URL change and its outbox entry (same transaction).
         await profile_service.set_photo_url(session, user_id, row.url)
         await session.refresh(row)
-    except Exception:
-        guard["settled"] = True
-        await storage.delete_many(keys)
-        raise
     _delete_after_commit(session, storage, [k for old in old_rows for k in object_keys(old)])
     return row
 
 
 async def save_portfolio_item(session: AsyncSession, user_id: uuid.UUID, received: ReceivedFile,
                               storage: Storage) -> StoredFile:
-    detected, items, thumbs, size = await _prepare(received, PORTFOLIO)
-    keys = await _write_objects(storage, items)
-    guard = _discard_unless_committed(session, storage, keys)
-    try:
+    async with _staged_upload(session, storage, user_id, PORTFOLIO, received) as row:
         # Lock the owner so concurrent uploads cannot pass the item limit together.
         owner = (await session.execute(select(User.id).where(User.id == user_id)
                                        .with_for_update(key_share=True))).scalar_one_or_none()
         if owner is None:
             raise conflict("This account no longer exists")
         await require_portfolio_room(session, user_id)
-        row = _row(user_id, PORTFOLIO, detected, items, thumbs, size, received, storage)
         session.add(row)
         await session.flush()
         await session.refresh(row)
-    except Exception:
-        guard["settled"] = True
-        await storage.delete_many(keys)
-        raise
     return row
 
 
