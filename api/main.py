@@ -11,11 +11,11 @@ from api.applications.router import router as applications_router
 from api.auth.router import router as auth_router
 from api.chat.router import dm_router
 from api.chat.router import router as chat_router
-from api.core.errors import install_error_handlers
-from api.core.logging import configure_logging
-from api.core.redis import close_redis
-from api.core.settings import get_settings
-from api.health.router import router as health_router
+from api.http.errors import install_error_handlers
+from api.http.health import router as health_router
+from api.kernel.logging import configure_logging
+from api.kernel.redis import close_redis
+from api.kernel.settings import get_settings
 from api.profiles.router import router as profiles_router
 from api.projects.router import router as projects_router
 from api.search.router import router as search_router
@@ -24,7 +24,7 @@ from api.team.router import router as team_router
 from api.uploads.router import router as uploads_router
 from api.uploads.storage import media_app
 from db.session import dispose_engine
-from realtime.server import sio
+from realtime.handlers import sio  # the Socket.IO server, with every event handler registered
 
 API_PREFIX = "/api/v1"
 DOMAIN_ROUTERS = [auth_router, profiles_router, skills_router, projects_router, applications_router, team_router,

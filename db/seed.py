@@ -1,4 +1,5 @@
-"""`filmo seed`: the skill catalogue (idempotent) and, with --demo, a small demo data set."""
+"""The skill catalogue (`filmo seed` loads it; the demo data set lives in api/maintenance/demo.py,
+because it goes through the domain services)."""
 from __future__ import annotations
 
 import json
@@ -25,13 +26,3 @@ async def seed_skills() -> int:
         if rows:
             await session.execute(insert(Skill).values(rows).on_conflict_do_nothing())
         return len(rows)
-
-
-async def seed_all(demo: bool = False) -> str:
-    added = await seed_skills()
-    summary = f"skills: {added} added"
-    if demo:
-        from db.demo import seed_demo
-
-        summary += "; " + await seed_demo()
-    return summary

@@ -29,7 +29,7 @@ def _kinds(target: Target | None) -> tuple[str, ...]:
 def _run(coro):
     """Run one command's coroutine and close this loop's clients (so no 'unclosed' warnings)."""
     async def wrapper():
-        from api.core.redis import close_redis
+        from api.kernel.redis import close_redis
         from db.session import dispose_engine
         from indexer.client import close_client
 

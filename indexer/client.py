@@ -1,14 +1,12 @@
 """OpenSearch access shared by the indexer and the search API: one async client per event loop, alias names."""
 from __future__ import annotations
 
-import asyncio
-
 from opensearchpy import AsyncOpenSearch
 
-from api.core.settings import get_settings
+from api.kernel.loop_local import LoopLocal
+from api.kernel.settings import get_settings
 
 INDEXES = ("projects", "profiles")
-_clients: dict[int, AsyncOpenSearch] = {}
 
 
 def alias_name(kind: str) -> str:
@@ -20,23 +18,18 @@ def opensearch_configured() -> bool:
     return bool(get_settings().opensearch_url)
 
 
+def _connect() -> AsyncOpenSearch:
+    settings = get_settings()
+    return AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=settings.opensearch_timeout_s,
+                           max_retries=0, retry_on_timeout=False)
+
+
+_clients: LoopLocal[AsyncOpenSearch] = LoopLocal(_connect, close=lambda client: client.close())
+
+
 def get_client() -> AsyncOpenSearch:
-    try:
-        key = id(asyncio.get_running_loop())
-    except RuntimeError:
-        key = 0
-    if key not in _clients:
-        settings = get_settings()
-        _clients[key] = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=settings.opensearch_timeout_s,
-                                        max_retries=0, retry_on_timeout=False)
-    return _clients[key]
+    return _clients.get()
 
 
 async def close_client() -> None:
-    try:
-        key = id(asyncio.get_running_loop())
-    except RuntimeError:
-        key = 0
-    client = _clients.pop(key, None)
-    if client is not None:
-        await client.close()
+    await _clients.close()

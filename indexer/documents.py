@@ -8,7 +8,6 @@ older state can bring its document back.
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -17,9 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.search.schemas import PERSON_GRID_DEG
-
-PERSON_GRID_STEPS = round(1 / PERSON_GRID_DEG)
+from api.kernel.location import snap
 
 # Higher than any real search_version; ids are UUIDs and never come back once deleted.
 DELETED_VERSION = 2**62
@@ -79,11 +76,6 @@ def _put(doc: dict, key: str, value) -> None:
         doc[key] = value
 
 
-def snap_to_grid(degrees: float) -> float:
-    """Same arithmetic as the PostGIS engine's GRID_LAT/GRID_LON (floor(x * 100 + 0.5) / 100)."""
-    return math.floor(degrees * PERSON_GRID_STEPS + 0.5) / PERSON_GRID_STEPS
-
-
 def _location(doc: dict, lat: float | None, lon: float | None) -> None:
     if lat is not None and lon is not None:
         doc["location"] = {"lat": lat, "lon": lon}
@@ -131,7 +123,7 @@ def profile_source(row) -> dict | None:
     _location(doc, row.lat, row.lon)
     if row.lat is not None and row.lon is not None:
         # People are searched by their point snapped to the ~1 km grid, never by the exact one.
-        doc["location_grid"] = {"lat": snap_to_grid(row.lat), "lon": snap_to_grid(row.lon)}
+        doc["location_grid"] = {"lat": snap(row.lat), "lon": snap(row.lon)}
     return doc
 
 

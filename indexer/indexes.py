@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 
 from opensearchpy import AsyncOpenSearch, NotFoundError
 
-from api.core.redis import get_redis
-from api.core.settings import get_settings
+from api.kernel.redis import get_redis
+from api.kernel.settings import get_settings
 from indexer.client import INDEXES, alias_name, get_client
 from indexer.mappings import index_body, index_pattern, new_index_name
 

@@ -2,12 +2,12 @@
 
 Call `record_change(session, "project" | "profile", entity_id)` inside the same transaction as the
 change. It bumps the row's `search_version` (the external version its document is written with) and
-adds an outbox row; after commit the ids are enqueued for the indexer. If Redis is down at that
-moment, the periodic relay re-enqueues the rows left behind, so nothing is lost.
+adds an outbox row; after commit the ids are enqueued for the indexer (by task name: the outbox does
+not import the actors, which live in indexer/tasks.py). If Redis is down at that moment, the
+periodic relay re-enqueues the rows left behind, so nothing is lost.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Literal
@@ -15,10 +15,14 @@ from typing import Literal
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kernel.after_commit import after_commit
+from api.worker.registry import enqueue
 from db.models import Profile, Project, SearchOutbox
-from db.session import after_commit
 
 log = logging.getLogger("filmo.outbox")
+# The actor that indexes outbox rows (indexer/tasks.py) and its queue.
+INDEX_TASK = "index_outbox"
+INDEX_QUEUE = "search"
 Entity = Literal["project", "profile"]
 _MODELS = {"project": Project, "profile": Profile}
 
@@ -40,12 +44,7 @@ async def _enqueue(session: AsyncSession) -> None:
     ids = session.info.pop("outbox_ids", [])
     if not ids:
         return
-    # Imported late: the API process needs no worker machinery until here. Importing the actor module
-    # (not just the broker) declares `index_outbox` in this process so it can be sent.
-    from indexer.actors import index_outbox
-
     try:
-        # The broker's client is synchronous: keep the event loop free while Redis answers (or times out).
-        await asyncio.to_thread(index_outbox.send, ids)
+        await enqueue(INDEX_TASK, INDEX_QUEUE, ids)
     except Exception:  # Redis down: the relay will pick these rows up
         log.warning("could not enqueue outbox rows %s; the relay will retry", ids, exc_info=True)

@@ -20,7 +20,7 @@ export FILMO_PG_PORT="${FILMO_PG_PORT:-5433}"
 export FILMO_REDIS_PORT="${FILMO_REDIS_PORT:-6380}"
 export FILMO_OPENSEARCH_PORT="${FILMO_OPENSEARCH_PORT:-9201}"
 export FILMO_API_PORT="${FILMO_API_PORT:-8000}"
-# The app reads these URLs (api/core/settings.py); derive them from the ports unless set.
+# The app reads these URLs (api/kernel/settings.py); derive them from the ports unless set.
 export DATABASE_URL="${DATABASE_URL:-postgresql+asyncpg://filmo:filmo@127.0.0.1:$FILMO_PG_PORT/filmo}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$FILMO_REDIS_PORT/0}"
 export OPENSEARCH_URL="${OPENSEARCH_URL-http://127.0.0.1:$FILMO_OPENSEARCH_PORT}"

@@ -5,8 +5,9 @@ Every client event may ask for an acknowledgement; the ack is `{"ok": true, ...}
 `{"event", "code", "reason"}`, so clients that do not use acks still learn why. A bad frame never
 affects the connection or other clients.
 
-Rules live in api/chat/service.py; this module only translates events. Broadcasts go through
-realtime.emitter (Redis), and always after the data is committed.
+Rules live in api/chat/service.py, and so do the broadcasts of what changed (through
+realtime.publish, after the data is committed); this module only translates events. Who may hold a
+connection is api.auth.sessions' rule, the same as for HTTP.
 """
 from __future__ import annotations
 
@@ -21,21 +22,17 @@ from typing import Any
 
 import socketio
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 
-from api.auth.dependencies import user_from_token
-from api.auth.tokens import InvalidToken, decode_access_token
+from api.auth.sessions import SessionRefused, TokenHolder, ended_sessions, user_for_token
 from api.chat import service
 from api.chat.schemas import (EditMessageIn, MarkReadEvent, MessageRef, OtherUserRef, ProjectRef, SendDirectEvent,
                               SendMessageIn, TokenIn, UserRef)
-from api.core.errors import Problem
-from api.core.settings import get_settings
-from db.models import RefreshToken, User
+from api.kernel.problems import Problem
+from api.kernel.redis import get_redis
+from api.kernel.settings import get_settings
 from db.session import get_sessionmaker, raw_connection, unit_of_work
-from realtime import emitter, presence
-from realtime.presence import get_redis
-from realtime.config import get_realtime_settings
-from realtime.emitter import NAMESPACE, project_room, user_room
+from realtime import presence
+from realtime.publish import NAMESPACE, project_room, user_room
 from realtime.server import sio
 
 log = logging.getLogger("filmo.realtime")
@@ -45,12 +42,13 @@ log = logging.getLogger("filmo.realtime")
 class Conn:
     """What this process knows about one of its sockets."""
 
-    user_id: uuid.UUID
+    token: TokenHolder  # whose, until when, and the sign-in session it belongs to (logout ends it)
     name: str
-    exp: float
-    iat: float
-    family: uuid.UUID | None  # the sign-in session the token belongs to (logout ends it)
     projects: set[str] = field(default_factory=set)
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.token.user_id
 
 
 _conns: dict[str, Conn] = {}
@@ -92,34 +90,17 @@ def _in_room(sid: str, room: str) -> bool:
 # ----------------------------------------------------------------- authentication
 
 
-@dataclass
-class Identity:
-    user_id: uuid.UUID
-    name: str
-    exp: float
-    iat: float
-    family: uuid.UUID | None
-
-
-async def _authenticate(token: Any) -> Identity:
+async def _authenticate(token: Any) -> Conn:
     """Who the token belongs to, or EventError with a reason a person can act on."""
     if not isinstance(token, str) or not token:
         raise EventError("missing_token", "Send the access token in the auth payload: {\"token\": \"<access token>\"}")
-    try:
-        claims = decode_access_token(token)
-    except InvalidToken as exc:
-        if "expired" in str(exc):
-            raise EventError("token_expired", "The access token has expired: refresh it and connect again") from None
-        raise EventError("invalid_token", "The access token is invalid") from None
     async with get_sessionmaker()() as session:
         try:
-            user = await user_from_token(session, token)
-        except Problem as problem:
-            code = "account_inactive" if "not active" in problem.detail else "session_ended"
-            raise EventError(code, problem.detail) from None
+            user, holder = await user_for_token(session, token)
+        except SessionRefused as refused:
+            raise EventError(refused.code, refused.reason) from None
         person = await service.display_name(session, user.id)
-    family = uuid.UUID(claims["sid"]) if claims.get("sid") else None
-    return Identity(user.id, person.name, float(claims["exp"]), float(claims["iat"]), family)
+    return Conn(token=holder, name=person.name)
 
 
 @sio.event
@@ -127,12 +108,12 @@ async def connect(sid: str, environ: dict, auth: Any = None):
     _ensure_background()
     token = auth.get("token") if isinstance(auth, dict) else None
     try:
-        who = await _authenticate(token)
+        conn = await _authenticate(token)
     except EventError as exc:
         raise socketio.exceptions.ConnectionRefusedError(exc.reason, {"code": exc.code}) from None
-    _conns[sid] = Conn(user_id=who.user_id, name=who.name, exp=who.exp, iat=who.iat, family=who.family)
-    await sio.enter_room(sid, user_room(who.user_id))
-    await presence.register_connection(str(who.user_id), sid)
+    _conns[sid] = conn
+    await sio.enter_room(sid, user_room(conn.user_id))
+    await presence.register_connection(str(conn.user_id), sid)
 
 
 @sio.event
@@ -143,7 +124,7 @@ async def disconnect(sid: str, reason: Any = None):
     try:
         for project_id in list(conn.projects):
             if _in_room(sid, project_room(project_id)) and await presence.leave(project_id, str(conn.user_id), sid):
-                await emitter.announce_presence("user_left", project_id, conn.user_id, conn.name)
+                await service.announce_presence("user_left", project_id, conn.user_id, conn.name)
         await presence.unregister_connection(str(conn.user_id), sid)
     except Exception:  # the heartbeat expiry cleans up whatever this could not
         log.exception("presence cleanup failed for %s", sid)
@@ -165,7 +146,7 @@ def event(name: str, schema: type[BaseModel] | None, *aliases: str):
             conn = _conns.get(sid)
             if conn is None:
                 return _error("not_connected", "This connection is not authenticated")
-            if conn.exp <= time.time() and name != "auth":
+            if conn.token.expires_at <= time.time() and name != "auth":
                 await _end_session(sid)
                 return _error("token_expired", "The access token has expired: refresh it and connect again")
             try:
@@ -210,11 +191,11 @@ async def unknown_event(event_name: str, sid: str, *args):
 @event("auth", TokenIn, "refresh_token")
 async def renew(sid: str, conn: Conn, body: TokenIn) -> dict:
     """A fresh access token keeps a long-lived connection going past the old token's expiry."""
-    who = await _authenticate(body.token)
-    if who.user_id != conn.user_id:
+    renewed = await _authenticate(body.token)
+    if renewed.user_id != conn.user_id:
         raise EventError("invalid_token", "The new token belongs to a different account")
-    conn.exp, conn.iat, conn.family, conn.name = who.exp, who.iat, who.family, who.name
-    return {"expires_at": int(who.exp)}
+    conn.token, conn.name = renewed.token, renewed.name
+    return {"expires_at": int(renewed.token.expires_at)}
 
 
 # ----------------------------------------------------------------- project rooms
@@ -228,7 +209,7 @@ async def join_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
     await sio.enter_room(sid, room)
     came_online = await presence.join(project_id, str(conn.user_id), sid)
     # Check again now that the socket is in the room: a removal that committed in between is seen
-    # here, and one that commits later finds this socket and takes it out (realtime.emitter).
+    # here, and one that commits later finds this socket and takes it out (chat service: member_removed).
     async with get_sessionmaker()() as session:
         still_member = await service.member_role(session, body.project_id, conn.user_id) is not None
         state = await service.read_state(session, body.project_id, conn.user_id) if still_member else None
@@ -236,12 +217,12 @@ async def join_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
     if state is None:
         await sio.leave_room(sid, room)
         if await presence.leave(project_id, str(conn.user_id), sid):
-            await emitter.announce_presence("user_left", project_id, conn.user_id, conn.name)
+            await service.announce_presence("user_left", project_id, conn.user_id, conn.name)
         raise EventError("forbidden", "Only members of this project can use its chat")
     conn.projects.add(project_id)
     online_users = [u.model_dump(mode="json") for u in online.online_users]
     if came_online:
-        await emitter.announce_presence("user_joined", project_id, conn.user_id, conn.name, online_users)
+        await service.announce_presence("user_joined", project_id, conn.user_id, conn.name, online_users)
     return {"project_id": project_id, "online_users": online_users,
             "last_read_message_id": state.last_read_message_id, "unread_count": state.unread_count}
 
@@ -253,7 +234,7 @@ async def leave_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
     if _in_room(sid, project_room(project_id)):
         await sio.leave_room(sid, project_room(project_id))
         if await presence.leave(project_id, str(conn.user_id), sid):
-            await emitter.announce_presence("user_left", project_id, conn.user_id, conn.name)
+            await service.announce_presence("user_left", project_id, conn.user_id, conn.name)
     return {"project_id": project_id}
 
 
@@ -262,31 +243,26 @@ async def send_message(sid: str, conn: Conn, body: SendMessageIn) -> dict:
     # Stored (and committed) first, broadcast second; membership is checked inside the INSERT.
     async with raw_connection() as db:
         message = await service.send_message(db, body.project_id, conn.user_id, body.content, conn.name)
-    payload = message.model_dump(mode="json")
-    await emitter.message(payload)
-    return {"message": payload}
+    return {"message": message.model_dump(mode="json")}
 
 
 @event("edit_message", EditMessageIn)
 async def edit_message(sid: str, conn: Conn, body: EditMessageIn) -> dict:
     async with unit_of_work() as session:
         message = await service.edit_message(session, body.message_id, conn.user_id, body.content)
-    payload = message.model_dump(mode="json")
-    await emitter.message_edited(payload)
-    return {"message": payload}
+    return {"message": message.model_dump(mode="json")}
 
 
 @event("delete_message", MessageRef)
 async def delete_message(sid: str, conn: Conn, body: MessageRef) -> dict:
     async with unit_of_work() as session:
         message = await service.delete_message(session, body.message_id, conn.user_id)
-    await emitter.message_deleted(message.project_id, message.id)
     return {"message_id": message.id, "project_id": str(message.project_id)}
 
 
 async def _throttled(kind: str, scope: str, user_id: uuid.UUID) -> bool:
     """True when this user already sent this kind of signal here within the interval (any tab, any process)."""
-    interval_ms = int(get_realtime_settings().chat_typing_interval_s * 1000)
+    interval_ms = int(get_settings().chat_typing_interval_s * 1000)
     if interval_ms <= 0:
         return False
     key = f"{get_settings().queue_namespace}:rt:{kind}:{scope}:{user_id}"
@@ -310,7 +286,6 @@ async def typing(sid: str, conn: Conn, body: ProjectRef) -> dict:
 async def mark_read(sid: str, conn: Conn, body: MarkReadEvent) -> dict:
     async with unit_of_work() as session:
         state = await service.mark_read(session, body.project_id, conn.user_id, body.message_id)
-    await emitter.read_receipt(body.project_id, conn.user_id, state.last_read_message_id)
     return state.model_dump(mode="json")
 
 
@@ -327,10 +302,8 @@ async def unread_counts(sid: str, conn: Conn, body: None) -> dict:
 @event("send_dm", SendDirectEvent)
 async def send_dm(sid: str, conn: Conn, body: SendDirectEvent) -> dict:
     async with unit_of_work() as session:
-        message = await service.send_direct(session, conn.user_id, body.to_user_id, body.content)
-    payload = message.model_dump(mode="json")
-    await emitter.direct_message(payload, skip_sid=sid)
-    return {"message": payload}
+        message = await service.send_direct(session, conn.user_id, body.to_user_id, body.content, skip_sid=sid)
+    return {"message": message.model_dump(mode="json")}
 
 
 @event("dm_typing", UserRef)
@@ -348,8 +321,6 @@ async def dm_typing(sid: str, conn: Conn, body: UserRef) -> dict:
 async def dm_mark_read(sid: str, conn: Conn, body: OtherUserRef) -> dict:
     async with unit_of_work() as session:
         count = await service.mark_direct_read(session, conn.user_id, body.other_user_id)
-    if count:
-        await emitter.direct_read(conn.user_id, body.other_user_id)
     return {"marked": count}
 
 
@@ -370,28 +341,16 @@ def _ensure_background() -> None:
 
 async def _revalidate() -> None:
     """End connections whose account was deactivated, whose password was reset or whose sign-in
-    session was logged out since the token was issued (the rules of api.auth.dependencies, checked
-    for all of this process's connections in two queries)."""
+    session was logged out since the token was issued (api.auth.sessions' rule, checked for all of
+    this process's connections in two queries)."""
     conns = list(_conns.items())
     if not conns:
         return
-    user_ids = {c.user_id for _, c in conns}
-    families = {c.family for _, c in conns if c.family is not None}
     async with get_sessionmaker()() as session:
-        users = {r.id: r for r in await session.execute(
-            select(User.id, User.is_active, User.password_changed_at).where(User.id.in_(user_ids)))}
-        alive = set()
-        if families:
-            alive = set((await session.execute(select(RefreshToken.family_id).where(
-                RefreshToken.family_id.in_(families), RefreshToken.revoked_at.is_(None)).distinct())).scalars())
-    for sid, conn in conns:
-        user = users.get(conn.user_id)
-        if user is None or not user.is_active:
-            await _end_session(sid, "account_inactive", "This account is no longer active")
-        elif user.password_changed_at is not None and conn.iat < user.password_changed_at.timestamp():
-            await _end_session(sid, "session_ended", "The session ended with a password change: sign in again")
-        elif conn.family is not None and conn.family not in alive:
-            await _end_session(sid, "session_ended", "The session has ended (signed out): sign in again")
+        verdicts = await ended_sessions(session, [conn.token for _, conn in conns])
+    for (sid, _), refused in zip(conns, verdicts):
+        if refused is not None:
+            await _end_session(sid, refused.code, refused.reason)
 
 
 _last_revalidation = 0.0
@@ -401,9 +360,9 @@ async def _tick() -> None:
     global _last_revalidation
     now = time.time()
     for sid, conn in list(_conns.items()):
-        if conn.exp <= now:
+        if conn.token.expires_at <= now:
             await _end_session(sid)
-    if now - _last_revalidation >= get_realtime_settings().realtime_revalidate_s:
+    if now - _last_revalidation >= get_settings().realtime_revalidate_s:
         _last_revalidation = now
         await _revalidate()
     entries = []
@@ -412,13 +371,13 @@ async def _tick() -> None:
         conn.projects = {p for p in conn.projects if _in_room(sid, project_room(p))}
         entries.append((sid, str(conn.user_id), sorted(conn.projects)))
     for project_id, user_id in await presence.heartbeat(entries):
-        await emitter.announce_presence("user_joined", project_id, user_id)
+        await service.announce_presence("user_joined", project_id, user_id)
     for project_id, user_id in await presence.sweep():
-        await emitter.announce_presence("user_left", project_id, user_id)
+        await service.announce_presence("user_left", project_id, user_id)
 
 
 async def _background() -> None:
-    interval = get_realtime_settings().presence_heartbeat_s
+    interval = get_settings().presence_heartbeat_s
     # Processes started together would otherwise beat together and add up their pauses.
     await sio.sleep(random.uniform(0, interval))
     while True:

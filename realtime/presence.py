@@ -15,14 +15,10 @@ Each multi-key change is one Lua script, so two processes never interleave half-
 """
 from __future__ import annotations
 
-import asyncio
 import time
 
-import redis.asyncio as aioredis
-
-from api.core.redis import run_script
-from api.core.settings import get_settings
-from realtime.config import get_realtime_settings
+from api.kernel.redis import get_redis, run_script
+from api.kernel.settings import get_settings
 
 # Returns 1 when this was the person's last live connection in the project (announce user_left).
 _LEAVE = """
@@ -96,20 +92,6 @@ return 0
 """
 
 
-_clients: dict[int, aioredis.Redis] = {}
-
-
-def get_redis() -> aioredis.Redis:
-    """Presence's own client per event loop: a blocking pool, so a burst (a thousand sockets
-    disconnecting at once) waits for a free connection instead of failing."""
-    key = id(asyncio.get_running_loop())
-    if key not in _clients:
-        pool = aioredis.BlockingConnectionPool.from_url(get_settings().redis_url, decode_responses=True,
-                                                        max_connections=64, timeout=20, socket_connect_timeout=2)
-        _clients[key] = aioredis.Redis(connection_pool=pool)
-    return _clients[key]
-
-
 def _prefix() -> str:
     return f"{get_settings().queue_namespace}:rt"
 
@@ -135,12 +117,12 @@ def _now() -> float:
 
 
 def _cutoff(now: float | None = None) -> float:
-    return (now or _now()) - get_realtime_settings().presence_expiry_s
+    return (now or _now()) - get_settings().presence_expiry_s
 
 
 def _ttl_ms() -> int:
     # Keys outlive a few expiries so a live heartbeat always finds them; abandoned keys vanish.
-    return int(get_realtime_settings().presence_expiry_s * 3 * 1000)
+    return int(get_settings().presence_expiry_s * 3 * 1000)
 
 
 async def _run(script: str, keys: list[str], args: list):
@@ -219,7 +201,7 @@ async def sweep() -> list[tuple[str, str]]:
     Only one process sweeps per interval (a short Redis lock); each removal is atomic, so a person
     is announced as gone exactly once even if two sweeps overlap.
     """
-    settings = get_realtime_settings()
+    settings = get_settings()
     redis = get_redis()
     lock_ms = max(int(settings.presence_heartbeat_s * 1000 * 0.8), 100)
     if not await redis.set(f"{_prefix()}:sweep", "1", nx=True, px=lock_ms):

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Body, Query, Response
 from api.applications import service
 from api.applications.schemas import AcceptOut, ApplicationOut, ApplyIn, RejectIn, ReviewOut
 from api.auth.dependencies import CurrentUser
-from api.core.deps import SessionDep
-from api.projects.schemas import PageParams
+from api.http.deps import SessionDep
+from api.http.pagination import Page
 from db.models.enums import ApplicationStatus
 
 router = APIRouter(prefix="/applications", tags=["applications"])
-Page = Annotated[PageParams, Query()]
 StatusFilter = Annotated[ApplicationStatus | None, Query(description="only applications in this status")]
 
 

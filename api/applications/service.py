@@ -13,9 +13,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.applications.schemas import AcceptOut, ApplicationOut, ApplyIn
-from api.core.errors import conflict, field_error, forbidden, not_found
+from api.kernel.clock import utcnow
+from api.kernel.paging import PageParams
+from api.kernel.problems import conflict, field_error, forbidden, not_found
 from api.projects import service as projects
-from api.projects.schemas import PageParams
 from db.models import Application, Profile, Project, ProjectMember, ProjectRole, User
 from db.models.enums import ApplicationStatus, MemberRole, ProjectStatus
 
@@ -94,7 +95,7 @@ async def accept(session: AsyncSession, user: User, application_id: uuid.UUID) -
         .on_conflict_do_nothing(index_elements=["project_id", "user_id"]).returning(ProjectMember.id))
     if member_id is None:  # the whole transaction (including the slot) rolls back
         raise conflict("The applicant is already a member of this project")
-    now = projects.utcnow()
+    now = utcnow()
     app.status, app.status_reason, app.reviewed_at, app.reviewed_by = ApplicationStatus.accepted, None, now, user.id
     await session.flush()
     role_filled = slot.slots_filled >= slot.slots_available
@@ -119,7 +120,7 @@ async def reject(session: AsyncSession, user: User, application_id: uuid.UUID, r
     app = await _application(session, application_id, lock=True)
     _ensure_pending(app)
     app.status, app.status_reason = ApplicationStatus.rejected, reason
-    app.reviewed_at, app.reviewed_by = projects.utcnow(), user.id
+    app.reviewed_at, app.reviewed_by = utcnow(), user.id
     projects.touch(project)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from html import escape
 
-from api.core.settings import get_settings
+from api.kernel.settings import get_settings
 
 _HTML = """<!doctype html>
 <html><body style="margin:0;padding:24px;background:#f4f4f6;font-family:Helvetica,Arial,sans-serif;color:#1d1d1f">

@@ -1,7 +1,6 @@
 """HTTP endpoints for auth (rules live in service.py)."""
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -9,12 +8,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from api.auth import service
-from api.auth.dependencies import oauth2_scheme, user_from_token
+from api.auth.dependencies import caller, oauth2_scheme
 from api.auth.schemas import (EmailRequest, LoginRequest, LogoutRequest, Message, OtpSent, RefreshRequest,
                               ResetPasswordRequest, SignupRequest, TokenPair, VerifyOtpRequest)
-from api.auth.tokens import InvalidToken, decode_access_token
-from api.core.deps import SessionDep
-from api.core.errors import Problem
+from api.http.deps import SessionDep
+from api.kernel.problems import Problem
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -116,10 +114,9 @@ async def logout(session: SessionDep, token: Annotated[str | None, Depends(oauth
     user, session_id = None, None
     if token:
         try:
-            user = await user_from_token(session, token)
-            sid = decode_access_token(token).get("sid")
-            session_id = uuid.UUID(sid) if sid else None
-        except (Problem, InvalidToken):
+            user, holder = await caller(session, token)
+            session_id = holder.session_id
+        except Problem:
             # An expired access token must not stop a client from revoking its refresh token.
             if body.refresh_token is None:
                 raise

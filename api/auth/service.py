@@ -13,7 +13,7 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,10 +22,11 @@ from api.auth import mail_templates
 from api.auth.passwords import burn_verify, hash_password, needs_rehash, verify_password
 from api.auth.schemas import TokenPair
 from api.auth.tokens import create_access_token
-from api.core import ratelimit
-from api.core.email import EmailDeliveryError, send_email
-from api.core.errors import Problem
-from api.core.settings import get_settings
+from api.kernel import ratelimit
+from api.kernel.clock import utcnow
+from api.kernel.email import EmailDeliveryError, send_email
+from api.kernel.problems import Problem
+from api.kernel.settings import get_settings
 from db.models import OtpCode, RefreshToken, User
 from db.models.enums import OtpPurpose
 from db.session import rollback, unit_of_work
@@ -43,10 +44,6 @@ LIMITS: dict[str, dict[str, tuple[int, int]]] = {
 }
 
 SENT_MESSAGE = "If this address can be used, a 6-digit code has been sent to it. It is valid for 5 minutes."
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _bad_code() -> Problem:
@@ -118,7 +115,7 @@ async def _store_code(session: AsyncSession, email: str, purpose: OtpPurpose, pa
     # One live code per address and purpose: a new one voids the previous.
     await session.execute(delete(OtpCode).where(OtpCode.email == email, OtpCode.purpose == purpose.value))
     session.add(OtpCode(email=email, purpose=purpose.value, code_hash=hash_code(email, purpose, code),
-                        password_hash=password_hash, expires_at=_now() + OTP_TTL))
+                        password_hash=password_hash, expires_at=utcnow() + OTP_TTL))
     await session.flush()
     return code
 
@@ -164,7 +161,7 @@ async def issue_tokens(session: AsyncSession, user: User, message: str,
     raw = secrets.token_urlsafe(32)
     family = family_id or uuid.uuid4()
     session.add(RefreshToken(user_id=user.id, family_id=family, token_hash=hash_refresh_token(raw),
-                             expires_at=_now() + timedelta(days=settings.refresh_token_expire_days)))
+                             expires_at=utcnow() + timedelta(days=settings.refresh_token_expire_days)))
     await session.flush()
     access = create_access_token(user.id, session_id=family)
     return TokenPair(message=message, access_token=access, refresh_token=raw, token_type="bearer",
@@ -250,7 +247,7 @@ async def refresh(session: AsyncSession, raw_token: str) -> TokenPair:
         raise _bad_refresh("Invalid or revoked refresh token; sign in again")
     if row.rotated_at is not None:
         raise await _reuse_detected(session, row)
-    if row.expires_at <= _now():
+    if row.expires_at <= utcnow():
         raise _bad_refresh("Refresh token expired; sign in again")
     user = await session.get(User, row.user_id)
     if user is None or not user.is_active:
@@ -312,7 +309,7 @@ async def reset_password(session: AsyncSession, email: str, code: str, new_passw
     await _consume_code(session, checked.id)
     user.password_hash = await asyncio.to_thread(hash_password, new_password)
     # Same clock as token issuance (see tokens.create_access_token): everything issued before this ends.
-    user.password_changed_at = _now()
+    user.password_changed_at = utcnow()
     await revoke_all_sessions(session, user.id)
     await session.flush()
     return await issue_tokens(session, user, "Password reset; every other session has been signed out")

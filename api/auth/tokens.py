@@ -6,13 +6,17 @@ from datetime import datetime, timedelta, timezone
 
 import jwt
 
-from api.core.settings import get_settings
+from api.kernel.settings import get_settings
 
 ACCESS = "access"
 
 
 class InvalidToken(Exception):
     """The token is missing, malformed, tampered, expired or of the wrong type."""
+
+    def __init__(self, reason: str, *, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.expired = expired
 
 
 def create_access_token(user_id: uuid.UUID | str, *, ttl_seconds: int | None = None,
@@ -37,7 +41,7 @@ def decode_access_token(token: str) -> dict:
         claims = jwt.decode(token, settings.secret_key, algorithms=[settings.algorithm],
                             options={"require": ["sub", "exp", "iat", "jti", "type"]})
     except jwt.ExpiredSignatureError as exc:
-        raise InvalidToken("token expired") from exc
+        raise InvalidToken("token expired", expired=True) from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken("invalid token") from exc
     if claims.get("type") != ACCESS:

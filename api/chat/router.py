@@ -1,7 +1,7 @@
 """HTTP endpoints for project chat (/chat) and direct messages (/dm); rules live in service.py.
 
-Live delivery is Socket.IO (realtime/); REST changes reach connected clients through the
-write-only Redis manager after the transaction commits.
+Live delivery is Socket.IO (realtime/); the service publishes every change made here to connected
+clients once the request's transaction commits.
 """
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from api.chat import service
 from api.chat.schemas import (PAGE_MAX, BlockList, ConversationList, DirectMessageOut, DirectMessagePage, Done,
                               MarkReadIn, MessageOut, MessagePage, OnlineStatus, OnlineUsers, ReadReceipts,
                               ReadState, SendDirectIn, UnreadList)
-from api.core.deps import SessionDep
-from db.session import after_commit
-from realtime import emitter, hooks
+from api.http.deps import SessionDep
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 dm_router = APIRouter(prefix="/dm", tags=["direct messages"])
@@ -40,9 +38,7 @@ async def get_messages(project_id: uuid.UUID, session: SessionDep, user: Current
 @router.delete("/message/{message_id}", response_model=MessageOut)
 async def delete_message(message_id: MessageIdPath, session: SessionDep, user: CurrentUser):
     """Soft-delete a message (its author, or a project admin/parent); connected members see it vanish."""
-    message = await service.delete_message(session, message_id, user.id)
-    hooks.message_deleted(session, message.project_id, message.id)
-    return message
+    return await service.delete_message(session, message_id, user.id)
 
 
 @router.get("/online-users/{project_id}", response_model=OnlineUsers)
@@ -60,9 +56,7 @@ async def get_unread(session: SessionDep, user: CurrentUser):
 @router.post("/mark-read/{project_id}", response_model=ReadState)
 async def mark_read(project_id: uuid.UUID, body: MarkReadIn, session: SessionDep, user: CurrentUser):
     """Record that you have read up to `message_id` (the mark never moves back)."""
-    state = await service.mark_read(session, project_id, user.id, body.message_id)
-    after_commit(session, lambda: emitter.read_receipt(project_id, user.id, state.last_read_message_id))
-    return state
+    return await service.mark_read(session, project_id, user.id, body.message_id)
 
 
 @router.get("/read-receipts/{project_id}", response_model=ReadReceipts)
@@ -90,25 +84,20 @@ async def get_history(other_user_id: uuid.UUID, session: SessionDep, user: Curre
 @dm_router.post("/send", response_model=DirectMessageOut, status_code=201)
 async def send_direct(body: SendDirectIn, session: SessionDep, user: CurrentUser):
     """Send a direct message (also possible over Socket.IO with `send_dm`)."""
-    message = await service.send_direct(session, user.id, body.recipient_id, body.content)
-    after_commit(session, lambda: emitter.direct_message(message.model_dump(mode="json")))
-    return message
+    return await service.send_direct(session, user.id, body.recipient_id, body.content)
 
 
 @dm_router.post("/mark-read/{other_user_id}", response_model=Done)
 async def mark_direct_read(other_user_id: uuid.UUID, session: SessionDep, user: CurrentUser):
     """Mark every message this person sent you as read."""
     count = await service.mark_direct_read(session, user.id, other_user_id)
-    if count:
-        after_commit(session, lambda: emitter.direct_read(user.id, other_user_id))
     return Done(message=f"{count} message{'s' if count != 1 else ''} marked as read")
 
 
 @dm_router.delete("/messages/{message_id}", response_model=Done)
 async def delete_direct(message_id: MessageIdPath, session: SessionDep, user: CurrentUser):
     """Delete a direct message you sent (both sides see it as deleted)."""
-    message = await service.delete_direct(session, user.id, message_id)
-    after_commit(session, lambda: emitter.direct_deleted(message.model_dump(mode="json")))
+    await service.delete_direct(session, user.id, message_id)
     return Done(message="Message deleted")
 
 

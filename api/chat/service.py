@@ -4,6 +4,10 @@ Used by the REST router and by the Socket.IO handlers (realtime/handlers.py) ali
 the session first and never commit. Membership is checked inside the writing statement itself
 (INSERT ... SELECT ... WHERE EXISTS member), so a member removed a moment ago cannot write, on any
 process, without a race between a check and the write.
+
+Every change connected clients must see is published here, through realtime.publish, once it is
+committed (`publish.after_commit`), whoever made it (REST, a socket, another domain): callers never
+emit chat events themselves.
 """
 from __future__ import annotations
 
@@ -18,11 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.chat.schemas import (BlockedUser, BlockList, Conversation, ConversationList, DirectMessageOut,
                               DirectMessagePage, MessageOut, MessagePage, OnlineStatus, OnlineUser, OnlineUsers,
                               ReadReceipt, ReadReceipts, ReadState, UnreadList)
-from api.core import ratelimit
-from api.core.errors import Problem, field_error, forbidden, not_found
-from api.core.settings import get_settings
+from api.kernel import after_commit as transaction
+from api.kernel import ratelimit
+from api.kernel.problems import Problem, field_error, forbidden, not_found
+from api.kernel.settings import get_settings
 from db.models import (DirectMessage, Message, MessageRead, Profile, Project, ProjectMember, User, UserBlock)
 from db.models.enums import MemberRole
+from db.session import get_sessionmaker
+from realtime import presence, publish
+from realtime.publish import project_room, user_room
 
 FALLBACK_NAME = "Filmo member"
 MODERATORS = (MemberRole.admin, MemberRole.parent)
@@ -125,7 +133,10 @@ async def send_message(conn: asyncpg.Connection, project_id: uuid.UUID, sender_i
         if await conn.fetchval("SELECT 1 FROM projects WHERE id = $1", project_id) is None:
             raise not_found("Project")
         raise forbidden("Only members of this project can use its chat")
-    return MessageOut(sender_name=sender_name, **row)
+    message = MessageOut(sender_name=sender_name, **row)
+    # The statement has committed on its own: publish at once.
+    await publish.emit("message", message.model_dump(mode="json"), project_room(project_id))
+    return message
 
 
 async def _load_message(session: AsyncSession, message_id: int) -> Message:
@@ -150,7 +161,9 @@ async def edit_message(session: AsyncSession, message_id: int, user_id: uuid.UUI
     await session.flush()
     await session.refresh(message, ["edited_at"])
     await _touch_project(session, message.project_id)
-    return _message_out(message, (await display_name(session, user_id)).name)
+    edited = _message_out(message, (await display_name(session, user_id)).name)
+    publish.after_commit(session, "message_edited", edited.model_dump(mode="json"), project_room(edited.project_id))
+    return edited
 
 
 async def delete_message(session: AsyncSession, message_id: int, user_id: uuid.UUID) -> MessageOut:
@@ -165,6 +178,8 @@ async def delete_message(session: AsyncSession, message_id: int, user_id: uuid.U
         message.is_deleted = True
         message.deleted_at = func.now()
         await session.flush()
+    publish.after_commit(session, "message_deleted", {"project_id": str(message.project_id), "message_id": message.id},
+                         project_room(message.project_id))
     return _message_out(message, (await display_name(session, message.sender_id)).name)
 
 
@@ -206,6 +221,8 @@ async def mark_read(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.
                                                     stmt.excluded.last_read_message_id),
               "updated_at": func.now()}).returning(MessageRead.last_read_message_id)
     last_read = (await session.execute(stmt)).scalar_one()
+    publish.after_commit(session, "read_receipt", {"project_id": str(project_id), "user_id": str(user_id),
+                                                   "last_read_message_id": last_read}, project_room(project_id))
     return ReadState(project_id=project_id, last_read_message_id=last_read,
                      unread_count=await _unread(session, project_id, user_id, last_read))
 
@@ -248,10 +265,8 @@ async def read_receipts(session: AsyncSession, project_id: uuid.UUID, user_id: u
         ReadReceipt(user_id=r.user_id, name=r.name, last_read_message_id=r.last_read_message_id) for r in rows])
 
 
-async def online_users(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID,
+async def online_users(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID | None,
                        *, check_member: bool = True) -> OnlineUsers:
-    from realtime import presence
-
     if check_member:
         await require_member(session, project_id, user_id)
     ids = await presence.online_user_ids(str(project_id))
@@ -297,7 +312,9 @@ async def can_message(session: AsyncSession, me: uuid.UUID, other: uuid.UUID) ->
 
 
 async def send_direct(session: AsyncSession, sender_id: uuid.UUID, recipient_id: uuid.UUID,
-                      content: str) -> DirectMessageOut:
+                      content: str, *, skip_sid: str | None = None) -> DirectMessageOut:
+    """Store a direct message; after commit it reaches the recipient's sockets and the sender's other
+    tabs (`skip_sid`: the sender's socket that already has it in its ack)."""
     if recipient_id == sender_id:
         raise field_error("recipient_id", "you cannot send a direct message to yourself")
     await _count_message(sender_id)
@@ -307,7 +324,10 @@ async def send_direct(session: AsyncSession, sender_id: uuid.UUID, recipient_id:
     session.add(message)
     await session.flush()
     await session.refresh(message, ["sent_at", "is_deleted"])
-    return _dm_out(message)
+    sent = _dm_out(message)
+    publish.after_commit(session, "dm", sent.model_dump(mode="json"), [user_room(recipient_id), user_room(sender_id)],
+                         skip_sid)
+    return sent
 
 
 async def conversations(session: AsyncSession, me: uuid.UUID) -> ConversationList:
@@ -363,7 +383,11 @@ async def mark_direct_read(session: AsyncSession, me: uuid.UUID, other: uuid.UUI
     result = await session.execute(update(DirectMessage).where(
         DirectMessage.recipient_id == me, DirectMessage.sender_id == other, DirectMessage.read_at.is_(None))
         .values(read_at=func.now()))
-    return result.rowcount or 0
+    count = result.rowcount or 0
+    if count:
+        publish.after_commit(session, "dm_read", {"reader_id": str(me), "other_user_id": str(other)},
+                             [user_room(me), user_room(other)])
+    return count
 
 
 async def delete_direct(session: AsyncSession, me: uuid.UUID, message_id: int) -> DirectMessageOut:
@@ -375,6 +399,9 @@ async def delete_direct(session: AsyncSession, me: uuid.UUID, message_id: int) -
         raise forbidden("You can only delete messages you sent")
     message.is_deleted = True
     await session.flush()
+    publish.after_commit(session, "dm_deleted", {"message_id": message.id, "sender_id": str(message.sender_id),
+                                                 "recipient_id": str(message.recipient_id)},
+                         [user_room(message.recipient_id), user_room(message.sender_id)])
     return _dm_out(message)
 
 
@@ -399,9 +426,43 @@ async def blocked_list(session: AsyncSession, me: uuid.UUID) -> BlockList:
 
 
 async def online_status(session: AsyncSession, me: uuid.UUID, other: uuid.UUID) -> OnlineStatus:
-    from realtime import presence
-
     await _active_user(session, other, "user_id")
     _, they_blocked = await blocks_between(session, me, other)
     online = False if they_blocked else await presence.is_online(str(other))
     return OnlineStatus(user_id=other, is_online=online)
+
+
+# ----------------------------------------------------------------- presence announcements and removals
+
+
+async def announce_presence(event: str, project_id: uuid.UUID | str, user_id: uuid.UUID | str,
+                            user_name: str | None = None, online: list[dict] | None = None) -> None:
+    """user_joined / user_left {project_id, user_id, user_name, online_users} to the project room.
+
+    Called by the Socket.IO server (joins, disconnects, the presence sweep) and after a removal;
+    it reads what it is not given (name, online list) in a session of its own."""
+    if user_name is None or online is None:
+        async with get_sessionmaker()() as session:
+            if user_name is None:
+                user_name = (await display_name(session, uuid.UUID(str(user_id)))).name
+            if online is None:
+                listed = await online_users(session, uuid.UUID(str(project_id)), None, check_member=False)
+                online = [u.model_dump(mode="json") for u in listed.online_users]
+    await publish.emit(event, {"project_id": str(project_id), "user_id": str(user_id), "user_name": user_name,
+                               "online_users": online}, project_room(project_id))
+
+
+def member_removed(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """A member left or was removed: once committed, cut them off the project's chat at once.
+
+    Their sockets leave the project room on whichever process holds them (sends are refused anyway,
+    membership is checked in the INSERT; this stops delivery to them), they get
+    `membership_revoked`, and the room hears `user_left` if they were online there."""
+
+    async def cut_off() -> None:
+        await publish.leave_room(await presence.connection_ids(str(user_id)), project_room(project_id))
+        await publish.emit("membership_revoked", {"project_id": str(project_id)}, user_room(user_id))
+        if await presence.revoke(str(project_id), str(user_id)):
+            await announce_presence("user_left", project_id, user_id)
+
+    transaction.after_commit(session, cut_off)

@@ -1,4 +1,5 @@
-"""`filmo cleanup`: the nightly cleanup, on demand (the same code the scheduled actors run)."""
+"""Operator commands for data upkeep: `filmo seed` (skill catalogue, demo data) and `filmo cleanup`
+(the nightly cleanup on demand: the same code the scheduled actors run)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +15,24 @@ class Job(str, Enum):
 
 
 def register(app: typer.Typer) -> None:
+    @app.command()
+    def seed(demo: bool = typer.Option(False, help="Also load a small demo data set (idempotent).")) -> None:
+        """Load the skill catalogue (and optionally demo people and projects)."""
+        from api.maintenance.demo import seed_demo
+        from db.seed import seed_skills
+        from db.session import dispose_engine
+
+        async def run() -> str:
+            try:
+                summary = f"skills: {await seed_skills()} added"
+                if demo:
+                    summary += "; " + await seed_demo()
+                return summary
+            finally:
+                await dispose_engine()
+
+        typer.echo(asyncio.run(run()))
+
     @app.command()
     def cleanup(only: Job = typer.Option(Job.all, help="Run one job: projects (stale -> dead) or auth "
                                                         "(expired codes and tokens).")) -> None:

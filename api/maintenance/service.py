@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kernel.clock import utcnow
 from api.projects import service as projects
 from db.models import OtpCode, RefreshToken
 from db.session import unit_of_work
@@ -30,7 +31,7 @@ async def cleanup_stale_projects(*, now: datetime | None = None, batch: int = 50
 
 async def delete_expired_auth_rows(session: AsyncSession, *, now: datetime | None = None) -> tuple[int, int]:
     """Delete one-time codes that expired (or are older than a day) and refresh tokens long expired or revoked."""
-    now = now or projects.utcnow()
+    now = now or utcnow()
     otps = await session.execute(delete(OtpCode).where(
         or_(OtpCode.expires_at < now, OtpCode.created_at < now - OTP_MAX_AGE)))
     tokens = await session.execute(delete(RefreshToken).where(

@@ -6,7 +6,7 @@ import uuid
 from fastapi import APIRouter
 
 from api.auth.dependencies import CurrentUser
-from api.core.deps import SessionDep
+from api.http.deps import SessionDep
 from api.profiles import service
 from api.profiles.schemas import ProfileCreate, ProfileOut, ProfileUpdate
 

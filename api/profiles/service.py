@@ -10,14 +10,12 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.core.errors import Problem, conflict, field_error, not_found
+from api.kernel.location import snap
+from api.kernel.problems import Problem, conflict, field_error, not_found
 from api.profiles.schemas import ProfileCreate, ProfileUpdate
 from api.skills.service import require_skills, skills_by_ids
 from db.models import Profile, ProfileSkill
 from indexer.outbox import record_change
-
-PUBLIC_DECIMALS = 2  # ~1.1 km of latitude: enough for "near me", too coarse to find a door
-
 
 def point(latitude: float, longitude: float) -> WKTElement:
     # WKT order is (x y) = (longitude latitude).
@@ -125,11 +123,12 @@ async def set_photo_url(session: AsyncSession, user_id: uuid.UUID, url: str | No
 
 
 async def to_view(session: AsyncSession, profile: Profile, *, viewer_id: uuid.UUID | None) -> dict:
-    """The response body. Only the owner sees the exact point; everyone else gets it rounded."""
+    """The response body. Only the owner sees the exact point; everyone else gets it snapped to the
+    privacy grid (api.kernel.location), the same point people search measures from."""
     owner = viewer_id is not None and viewer_id == profile.user_id
     latitude, longitude = coordinates(profile)
     if not owner and latitude is not None and longitude is not None:
-        latitude, longitude = round(latitude, PUBLIC_DECIMALS), round(longitude, PUBLIC_DECIMALS)
+        latitude, longitude = snap(latitude), snap(longitude)
     found = await skills_by_ids(session, profile.skill_ids)
     return {
         "id": profile.id, "user_id": profile.user_id, "name": profile.name, "age": profile.age,

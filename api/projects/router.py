@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from api.auth.dependencies import CurrentUser, OptionalUser
-from api.core.deps import SessionDep
+from api.http.deps import SessionDep
+from api.http.pagination import Page
 from api.projects import service
-from api.projects.schemas import (DisposeOut, MembershipOut, PageParams, ProjectCreate, ProjectOut, ProjectUpdate,
+from api.projects.schemas import (DisposeOut, MembershipOut, ProjectCreate, ProjectOut, ProjectUpdate,
                                   TransferIn, TransferOut)
 
 router = APIRouter(prefix="/projects", tags=["projects"])
-Page = Annotated[PageParams, Query()]
 
 
 @router.post("/create", response_model=ProjectOut, status_code=201)

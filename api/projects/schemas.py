@@ -198,14 +198,3 @@ class TransferOut(BaseModel):
     new_admin_id: uuid.UUID
     previous_admin_id: uuid.UUID
     previous_admin_new_role: MemberRole
-
-
-class PageParams(BaseModel):
-    """`?page=&limit=` for every list (1-based pages)."""
-
-    page: Annotated[int, Field(ge=1, le=100_000)] = 1
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.limit

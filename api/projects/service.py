@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from geoalchemy2.elements import WKTElement
 from geoalchemy2.shape import to_shape
 from sqlalchemy import ColumnElement, and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.core.errors import Problem, conflict, field_error, forbidden, not_found
-from api.projects.schemas import MembershipOut, PageParams, ProjectCreate, ProjectOut, ProjectUpdate, RoleEdit, RoleOut
+from api.kernel.clock import utcnow
+from api.kernel.paging import PageParams
+from api.kernel.problems import Problem, conflict, field_error, forbidden, not_found
+from api.projects.schemas import MembershipOut, ProjectCreate, ProjectOut, ProjectUpdate, RoleEdit, RoleOut
 from db.models import Application, Message, Project, ProjectMember, ProjectRole, Skill, User
 from db.models.enums import ApplicationStatus, MemberRole, PaymentType, ProjectStatus
 from indexer import outbox
@@ -32,10 +34,6 @@ REASON_ROLE_FILLED = "role filled"
 REASON_ROLE_REMOVED = "role removed"
 REASON_PROJECT_DISPOSED = "project disposed"
 REASON_ALREADY_MEMBER = "accepted for another role in this project"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 # ------------------------------------------------------------------ access

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.search.schemas import (CLUSTER_IDS_MAX, FACET_SIZES, PERSON_GRID_DEG, ClusterQuery, EngineHit, EnginePage,
+from api.kernel.location import snap_sql
+from api.search.schemas import (CLUSTER_IDS_MAX, FACET_SIZES, ClusterQuery, EngineHit, EnginePage,
                                 ProjectFilters, ProjectSearch, RecommendQuery, UserFilters, UserSearch)
 from api.search.textmatch import fold_params, fold_sql, words
 
@@ -29,9 +30,8 @@ _PERSON_PROFESSION = "coalesce(u.profession, '')"
 _PERSON_WORDS = "u.name || ' ' || coalesce(u.profession, '')"
 # People: the point snapped to the ~1 km grid is the only one distances are computed from.
 # (The OpenSearch documents carry the same snapped point as `location_grid`.)
-GRID = 1 / PERSON_GRID_DEG
-GRID_LAT = f"floor(ST_Y(u.location::geometry) * {GRID} + 0.5) / {GRID}"
-GRID_LON = f"floor(ST_X(u.location::geometry) * {GRID} + 0.5) / {GRID}"
+GRID_LAT = snap_sql("ST_Y(u.location::geometry)")
+GRID_LON = snap_sql("ST_X(u.location::geometry)")
 SNAPPED = f"ST_SetSRID(ST_MakePoint({GRID_LON}, {GRID_LAT}), 4326)::geography"
 # Snapping moves a point by at most ~790 m, so this wider radius is an index-friendly superset.
 SNAP_SLACK_M = 1000.0

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import CurrentUser, OptionalUser
-from api.core import ratelimit
-from api.core.deps import SessionDep
-from api.core.errors import field_error
-from api.core.settings import get_settings
+from api.kernel import ratelimit
+from api.http.deps import SessionDep
+from api.kernel.problems import field_error
+from api.kernel.settings import get_settings
 from api.search import service
 from api.search.textmatch import words
 from api.search.schemas import (MAX_LIMIT, BBox, ClusterQuery, ClustersResponse, Match, Point, ProjectFilters,

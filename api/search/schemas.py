@@ -15,8 +15,6 @@ MAX_LIMIT = 100
 MAX_OFFSET_WINDOW = 10_000
 # Facet sizes (top buckets by count, then key).
 FACET_SIZES = {"skills": 30, "project_types": 10, "payment_types": 5, "cities": 20}
-# People's locations are snapped to this grid (degrees, ~1 km) before any distance is computed.
-PERSON_GRID_DEG = 0.01
 # Clusters with at most this many projects list their ids.
 CLUSTER_IDS_MAX = 10
 

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.core.errors import field_error, not_found
-from api.core.settings import get_settings
+from api.kernel.problems import field_error, not_found
+from api.kernel.settings import get_settings
 from api.search.breaker import CircuitBreaker
 from api.search.opensearch_engine import EngineUnavailable, OpenSearchEngine
 from api.search.postgis_engine import PostgisEngine

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from api.auth.dependencies import CurrentUser
-from api.core.deps import SessionDep
+from api.http.deps import SessionDep
 from api.skills import service
 from api.skills.schemas import SkillCreate, SkillOut
 

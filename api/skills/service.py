@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.core.errors import Problem, conflict, not_found
+from api.kernel.problems import Problem, conflict, not_found
 from db.models import Skill
 
 

@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from api.auth.dependencies import CurrentUser
-from api.core.deps import SessionDep
-from api.projects.schemas import PageParams
+from api.http.deps import SessionDep
+from api.http.pagination import Page
 from api.team import service
 from api.team.schemas import LeaveOut, MemberOut, PromoteIn, PromoteOut, RemoveOut, StatsOut, StatusIn, StatusOut
 
 router = APIRouter(prefix="/management", tags=["team management"])
-Page = Annotated[PageParams, Query()]
 
 
 @router.put("/project/{project_id}/status", response_model=StatusOut)

@@ -10,13 +10,13 @@ import uuid
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.core.errors import conflict, field_error, forbidden, not_found
+from api.chat import service as chat
+from api.kernel.paging import PageParams
+from api.kernel.problems import conflict, field_error, forbidden, not_found
 from api.projects import service as projects
-from api.projects.schemas import PageParams
 from api.team.schemas import MemberOut, StatsOut
 from db.models import Application, Message, Profile, Project, ProjectMember, ProjectRole, User
 from db.models.enums import ApplicationStatus, MemberRole, ProjectStatus
-from realtime import hooks
 
 
 async def _project(session: AsyncSession, project_id: uuid.UUID) -> Project:
@@ -66,7 +66,7 @@ async def _free_membership(session: AsyncSession, project: Project, member: Proj
     await session.execute(delete(ProjectMember).where(ProjectMember.id == member.id)
                           .execution_options(synchronize_session=False))
     session.expunge(member)
-    hooks.member_removed(session, project.id, member.user_id)
+    chat.member_removed(session, project.id, member.user_id)
     projects.touch(project)
     await projects.searchable_change(session, project)
     return role_title

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from api.core.errors import Problem
+from api.kernel.problems import Problem
 
 log = logging.getLogger("filmo.uploads")
 

@@ -17,7 +17,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from api.core.errors import Problem
+from api.kernel.problems import Problem
 from api.uploads.inspect import HEAD_BYTES, refuse
 
 FIELD = "file"

@@ -6,8 +6,8 @@ import uuid
 from fastapi import APIRouter, Request
 
 from api.auth.dependencies import CurrentUser
-from api.core.deps import SessionDep
-from api.core.settings import get_settings
+from api.http.deps import SessionDep
+from api.kernel.settings import get_settings
 from api.uploads import service
 from api.uploads.receive import FIELD, receive_file
 from api.uploads.schemas import MessageOut, PortfolioList, StoredFileOut

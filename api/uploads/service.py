@@ -17,14 +17,14 @@ from contextlib import asynccontextmanager
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.core.errors import Problem, conflict, not_found
-from api.core.settings import get_settings
+from api.kernel.after_commit import after_commit
+from api.kernel.problems import Problem, conflict, not_found
+from api.kernel.settings import get_settings
 from api.profiles import service as profile_service
 from api.uploads.inspect import Detected, check_pdf, check_video, prepare_image, refuse, sniff
 from api.uploads.receive import ReceivedFile
 from api.uploads.storage import PutItem, Storage, StorageError, new_key, variant_key
 from db.models import Profile, StoredFile, User
-from db.session import after_commit
 
 log = logging.getLogger("filmo.uploads")
 

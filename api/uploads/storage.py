@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from api.core.settings import Settings, get_settings
+from api.kernel.settings import Settings, get_settings
 
 log = logging.getLogger("filmo.uploads.storage")
 

@@ -84,7 +84,7 @@ async def time_engines(queries: list[dict], warmup: int) -> dict:
     on the machine weighs on both alike."""
     import httpx
 
-    from api.core.settings import get_settings
+    from api.kernel.settings import get_settings
     from api.main import fastapi_app
 
     settings = get_settings()
@@ -130,7 +130,7 @@ async def same_first_pages(queries: list[dict]) -> dict:
     """Sanity: both engines return the same first page (ids and order) for every measured query."""
     import httpx
 
-    from api.core.settings import get_settings
+    from api.kernel.settings import get_settings
     from api.main import fastapi_app
 
     pages: dict[str, list] = {}

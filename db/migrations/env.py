@@ -6,7 +6,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api.core.settings import get_settings
+from api.kernel.settings import get_settings
 from db.models import Base
 
 config = context.config

@@ -1,5 +1,5 @@
 // The official Socket.IO JavaScript client against a real Filmo server.
-// Driven by tests/test_realtime_js.py: env FILMO_URL, FILMO_TOKEN, FILMO_PROJECT_ID, FILMO_EXPECT
+// Driven by tests/realtime/test_js_client.py: env FILMO_URL, FILMO_TOKEN, FILMO_PROJECT_ID, FILMO_EXPECT
 // (content of a message another member will send). Prints one JSON line with what happened.
 import { io } from "socket.io-client";
 

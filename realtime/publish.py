@@ -1,0 +1,63 @@
+"""The one seam through which code outside the Socket.IO server pushes a real-time event.
+
+Domain services (chat, team, ...) call `after_commit(session, event, data, room)` while they change
+data, or `emit(...)` once their statement has committed on its own; either way the event is
+published to Redis by a write-only `AsyncRedisManager` on the server's channel, and each server
+process delivers it to the sockets it holds. Nothing goes through a process-local object, so it
+reaches a client whichever process holds the connection, and every process sees the events in the
+one order Redis published them (all members of a room see the same order).
+
+Only primitives live here (rooms, emit, leave a room); what an event means for chat (who is online,
+who was removed) is the chat service's business. This module imports only the kernel.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import socketio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.kernel import after_commit as transaction
+from api.kernel.loop_local import LoopLocal
+from api.kernel.settings import get_settings
+
+NAMESPACE = "/"
+Rooms = str | list[str]
+
+
+def channel() -> str:
+    """The Redis pub/sub channel the server processes and the write-only managers share."""
+    return f"{get_settings().queue_namespace}:socketio"
+
+
+def project_room(project_id: uuid.UUID | str) -> str:
+    return f"project:{project_id}"
+
+
+def user_room(user_id: uuid.UUID | str) -> str:
+    """Every socket of a person (all tabs, all processes) joins this room on connect."""
+    return f"user:{user_id}"
+
+
+# One write-only manager per event loop (its Redis connection belongs to that loop).
+_managers: LoopLocal[socketio.AsyncRedisManager] = LoopLocal(
+    lambda: socketio.AsyncRedisManager(get_settings().redis_url, channel=channel(), write_only=True))
+
+
+async def emit(event: str, data: dict, room: Rooms, skip_sid: str | list[str] | None = None) -> None:
+    await _managers.get().emit(event, data, room=room, namespace=NAMESPACE, skip_sid=skip_sid)
+
+
+async def leave_room(sids: Iterable[str], room: str) -> None:
+    """Take these sockets out of `room`, on whichever process holds each: for a sid this process does
+    not hold, the manager publishes the request on the channel and the holder executes it."""
+    manager = _managers.get()
+    for sid in sids:
+        await manager.leave_room(sid, NAMESPACE, room)
+
+
+def after_commit(session: AsyncSession, event: str, data: dict, room: Rooms,
+                 skip_sid: str | list[str] | None = None) -> None:
+    """Publish the event once the session's transaction commits (never if it rolls back)."""
+    transaction.after_commit(session, lambda: emit(event, data, room, skip_sid))

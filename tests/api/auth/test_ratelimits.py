@@ -1,0 +1,78 @@
+"""Each auth rate limit, per email address and per client address: 429 problem+json with Retry-After."""
+from __future__ import annotations
+
+import pytest
+
+from api.auth.service import LIMITS
+from tests.helpers.accounts import PASSWORD, new_email
+from tests.helpers.http import API
+
+
+def _assert_429(resp, window: int) -> None:
+    assert resp.status_code == 429, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert 1 <= int(resp.headers["Retry-After"]) <= window
+
+
+def _ip(i: int) -> str:
+    return f"10.1.{i // 200}.{i % 200 + 1}"
+
+
+# (action, path for an email, body for a request number i)
+ACTIONS = {
+    "login": (lambda email: "/auth/login", lambda email, i: {"email": email, "password": f"wrong password {i}"}),
+    "send_otp": (lambda email: "/auth/reset-password/send-otp", lambda email, i: {"email": email}),
+    "verify": (lambda email: f"/auth/signup/verify-otp/{email}", lambda email, i: {"otp": f"{i:06d}"}),
+    "reset": (lambda email: f"/auth/reset-password/{email}",
+              lambda email, i: {"otp": f"{i:06d}", "new_password": PASSWORD}),
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+async def test_limit_per_client_address(client, client_at, action):
+    """Many different addresses from one client address: the address limit stops it."""
+    path, body = ACTIONS[action]
+    limit, window = LIMITS[action]["ip"]
+    for i in range(limit):
+        email = new_email()
+        resp = await client.post(f"{API}{path(email)}", json=body(email, i))
+        assert resp.status_code != 429, f"request {i + 1} of {limit} was limited"
+    email = new_email()
+    _assert_429(await client.post(f"{API}{path(email)}", json=body(email, limit)), window)
+    # Another client address is not affected.
+    other = client_at("192.0.2.77")
+    assert (await other.post(f"{API}{path(email)}", json=body(email, 0))).status_code != 429
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+async def test_limit_per_email(client, client_at, settings_env, action):
+    """One address from many client addresses: the email limit stops it."""
+    settings_env(OTP_RESEND_COOLDOWN_S="0")  # the resend cooldown is tested on its own in test_accounts.py
+    path, body = ACTIONS[action]
+    limit, window = LIMITS[action]["email"]
+    email = new_email()
+    for i in range(limit):
+        resp = await client_at(_ip(i)).post(f"{API}{path(email)}", json=body(email, i))
+        assert resp.status_code != 429, f"request {i + 1} of {limit} was limited"
+    _assert_429(await client_at(_ip(limit)).post(f"{API}{path(email)}", json=body(email, limit)), window)
+    # Another email from the same place is not affected.
+    other = new_email()
+    assert (await client_at(_ip(limit)).post(f"{API}{path(other)}", json=body(other, 0))).status_code != 429
+
+
+async def test_login_limit_also_stops_the_right_password(client, client_at, make_user):
+    user = await make_user()
+    limit, window = LIMITS["login"]["email"]
+    for i in range(limit):
+        await client_at(_ip(i)).post(f"{API}/auth/login", json={"email": user.email, "password": "wrong one!"})
+    resp = await client.post(f"{API}/auth/login", json={"email": user.email, "password": user.password})
+    _assert_429(resp, window)
+
+
+async def test_sign_up_send_otp_limit_per_client_address(client):
+    limit, window = LIMITS["send_otp"]["ip"]
+    for i in range(limit):
+        resp = await client.post(f"{API}/auth/signup/send-otp", json={"email": new_email(), "password": PASSWORD})
+        assert resp.status_code == 200, resp.text
+    resp = await client.post(f"{API}/auth/signup/send-otp", json={"email": new_email(), "password": PASSWORD})
+    _assert_429(resp, window)

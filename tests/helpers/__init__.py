@@ -1,0 +1,1 @@
+"""Plain helpers for the tests (no fixtures, no tests): import what a test needs from its module here."""
