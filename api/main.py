@@ -48,7 +48,7 @@ def create_app() -> FastAPI:
                        allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
                        # Browsers hide other response headers from scripts: pagination and back-off hints.
                        expose_headers=["X-Total-Count", "X-Page", "X-Limit", "Retry-After", "X-Next-Cursor",
-                                       "X-Search-Engine"])
+                                       "X-Search-Engine", "X-Total-Relation"])
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)

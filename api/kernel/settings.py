@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     search_breaker_cooldown_s: float = 30.0
     # People search per caller (user, or IP when signed out) and minute: slows location probing.
     search_users_per_minute: int = 60
+    # Search totals are exact up to this many matches and "at least this many" (total_relation "gte") beyond,
+    # in both engines: counting a 170k-project radius exactly on every page was most of a second at 1M.
+    search_total_exact_up_to: int = Field(10_000, ge=1)
     # Chat messages (project and direct, sent or edited, socket or REST) per person and minute:
     # far above how people type, low enough to stop a script flooding a room.
     chat_messages_per_minute: int = 60

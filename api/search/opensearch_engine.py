@@ -13,6 +13,7 @@ from typing import Any
 
 from opensearchpy.exceptions import OpenSearchException, RequestError
 
+from api.kernel.settings import get_settings
 from api.search.schemas import (CLUSTER_IDS_MAX, FACET_SIZES, ClusterQuery, EngineHit, EnginePage,
                                 ProjectFilters, ProjectSearch, RecommendQuery, UserFilters, UserSearch)
 from api.search.textmatch import words
@@ -142,7 +143,7 @@ class OpenSearchEngine:
         else:
             sort = ["_score", {"id": "asc"}]
         body: dict[str, Any] = {"query": _bool(flt, must, must_not), "sort": sort, "size": q.limit,
-                                "track_total_hits": True,
+                                "track_total_hits": get_settings().search_total_exact_up_to,
                                 "_source": {"excludes": ["search_version", "skill_ids", "open_skill_ids"]}}
         _page(body, q)
         if q.facets:
@@ -158,7 +159,7 @@ class OpenSearchEngine:
             key = h["sort"][0]
             hits.append(EngineHit(doc=doc, sort=(float(key) if q.sort != "newest" else int(key), h["sort"][1]),
                                   score=h.get("_score")))
-        return EnginePage(hits=hits, total=res["hits"]["total"]["value"], facets=_facets(res) if q.facets else None)
+        return _page_of(res, hits, q.facets)
 
     # ------------------------------------------------------------------ people
 
@@ -210,7 +211,8 @@ class OpenSearchEngine:
             query["bool"].setdefault("should", []).append(
                 {"multi_match": {"query": text, "fields": ["name", "profession"]}})
         # The exact point never leaves OpenSearch: only the grid point is read back.
-        body: dict[str, Any] = {"query": query, "sort": sort, "size": q.limit, "track_total_hits": True,
+        body: dict[str, Any] = {"query": query, "sort": sort, "size": q.limit,
+                                "track_total_hits": get_settings().search_total_exact_up_to,
                                 "_source": {"excludes": ["location", "bio", "search_version"]}}
         _page(body, q)
         if q.facets:
@@ -226,7 +228,7 @@ class OpenSearchEngine:
             doc["grid_lat"], doc["grid_lon"] = grid.get("lat"), grid.get("lon")
             key = h["sort"][0]
             hits.append(EngineHit(doc=doc, sort=(int(key) if q.sort == "newest" else float(key), h["sort"][1])))
-        return EnginePage(hits=hits, total=res["hits"]["total"]["value"], facets=_facets(res) if q.facets else None)
+        return _page_of(res, hits, q.facets)
 
     # ------------------------------------------------------------------ map clusters
 
@@ -326,3 +328,10 @@ def _split_location(doc: dict[str, Any]) -> None:
         lat, lon = float(lat_s), float(lon_s)
     doc["latitude"] = float(lat) if lat is not None else None
     doc["longitude"] = float(lon) if lon is not None else None
+
+
+def _page_of(res: dict, hits: list[EngineHit], facets: bool) -> EnginePage:
+    """A hit list's page: total exact up to SEARCH_TOTAL_EXACT_UP_TO (track_total_hits), "gte" beyond."""
+    total = res["hits"]["total"]
+    return EnginePage(hits=hits, total=total["value"], total_relation=total["relation"],
+                      facets=_facets(res) if facets else None)

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.auth.dependencies import CurrentUser, OptionalUser
-from api.kernel import ratelimit
 from api.http.deps import SessionDep
+from api.kernel import ratelimit
 from api.kernel.problems import field_error
 from api.kernel.settings import get_settings
 from api.search import service
@@ -48,6 +48,9 @@ def _engine_header(response: Response, engine: str) -> None:
 
 def _shape(result, response: Response, envelope: bool):
     response.headers["X-Total-Count"] = str(result.total)
+    if result.total_relation == "gte":
+        # More matches than counted exactly (SEARCH_TOTAL_EXACT_UP_TO): "at least X-Total-Count".
+        response.headers["X-Total-Relation"] = "gte"
     if result.next_cursor:
         response.headers["X-Next-Cursor"] = result.next_cursor
     return result if envelope else result.results

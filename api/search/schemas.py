@@ -15,6 +15,9 @@ MAX_LIMIT = 100
 MAX_OFFSET_WINDOW = 10_000
 # Facet sizes (top buckets by count, then key).
 FACET_SIZES = {"skills": 30, "project_types": 10, "payment_types": 5, "cities": 20}
+# Project and people totals are exact up to SEARCH_TOTAL_EXACT_UP_TO matches and "at least" that beyond, in
+# both engines (OpenSearch's track_total_hits, a LIMITed count in PostGIS).
+TotalRelation = Literal["eq", "gte"]
 # Clusters with at most this many projects list their ids.
 CLUSTER_IDS_MAX = 10
 
@@ -119,6 +122,7 @@ class EnginePage:
     total: int
     facets: dict[str, list[tuple[Any, int]]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    total_relation: TotalRelation = "eq"
 
 
 # ------------------------------------------------------------------ responses
@@ -171,6 +175,8 @@ class ProjectFacets(BaseModel):
 class ProjectSearchResponse(BaseModel):
     results: list[ProjectHit]
     total: int
+    total_relation: TotalRelation = Field("eq", description="eq: total is exact; gte: at least total matches "
+                                                            "(totals are exact up to 10,000 by default)")
     page: int | None
     limit: int
     sort: ProjectSort
@@ -210,6 +216,8 @@ class UserFacets(BaseModel):
 class UserSearchResponse(BaseModel):
     results: list[UserHit]
     total: int
+    total_relation: TotalRelation = Field("eq", description="eq: total is exact; gte: at least total matches "
+                                                            "(totals are exact up to 10,000 by default)")
     page: int | None
     limit: int
     sort: UserSort

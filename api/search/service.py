@@ -157,15 +157,15 @@ async def search_projects(session: AsyncSession, q: ProjectSearch, page: int | N
         facets = ProjectFacets(**await _buckets(session, result.facets,
                                                 ["skills", "project_types", "payment_types", "cities"]))
     hits = [ProjectHit.model_validate(_project_hit(h.doc, q.filters.centre)) for h in result.hits]
-    return ProjectSearchResponse(results=hits, total=result.total, page=page, limit=q.limit, sort=q.sort,
-                                 next_cursor=_next_cursor(result, q), facets=facets), engine
+    return ProjectSearchResponse(results=hits, total=result.total, total_relation=result.total_relation, page=page,
+                                 limit=q.limit, sort=q.sort, next_cursor=_next_cursor(result, q), facets=facets), engine
 
 
 def _next_cursor(result: EnginePage, q: ProjectSearch | UserSearch) -> str | None:
     if len(result.hits) < q.limit or not result.hits:
         return None
     seen = (q.offset if q.after is None else 0) + len(result.hits)
-    if q.after is None and seen >= result.total:
+    if q.after is None and result.total_relation == "eq" and seen >= result.total:
         return None
     return encode_cursor(q.filters, q.sort, result.hits[-1].sort)
 
@@ -189,8 +189,8 @@ async def search_users(session: AsyncSession, q: UserSearch, page: int | None) -
                             profile_photo_url=doc.get("profile_photo_url"),
                             skills=[SkillOut(**s) for s in doc.get("skills") or []],
                             distance_km=distance, created_at=doc["created_at"]))
-    return UserSearchResponse(results=hits, total=result.total, page=page, limit=q.limit, sort=q.sort,
-                              next_cursor=_next_cursor(result, q), facets=facets), engine
+    return UserSearchResponse(results=hits, total=result.total, total_relation=result.total_relation, page=page,
+                              limit=q.limit, sort=q.sort, next_cursor=_next_cursor(result, q), facets=facets), engine
 
 
 async def project_clusters(session: AsyncSession, q: ClusterQuery, zoom: int) -> tuple[ClustersResponse, str]:

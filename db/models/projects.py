@@ -25,7 +25,10 @@ class Project(Base):
         Index("ix_projects_open_skill_ids", "open_skill_ids", postgresql_using="gin"),
         Index("ix_projects_open_payment_types", "open_payment_types", postgresql_using="gin"),
         Index("ix_projects_status_staffed", "status", "is_fully_staffed"),
+        Index("ix_projects_created_at", "created_at"),
     )
+    # Not mapped: `search_text`, a tsvector PostgreSQL generates from name + description (migration 0002,
+    # GIN-indexed), read only by the PostGIS search engine's SQL.
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()"))
     creator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)

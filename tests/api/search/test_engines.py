@@ -170,6 +170,53 @@ class Proxy:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
 
 
+BOUNDED_QUERIES = [
+    ("/projects", {"latitude": LA[0], "longitude": LA[1], "max_distance_km": 50}),
+    ("/projects", {"skill_ids": [1, 2, 3], "facets": "false"}),
+    ("/projects", {"query": "night", "latitude": LA[0], "longitude": LA[1], "max_distance_km": 300}),
+    ("/users", {"latitude": LA[0], "longitude": LA[1], "max_distance_km": 80, "facets": "false"}),
+    ("/users", {}),
+]
+
+
+async def test_totals_are_exact_up_to_the_bound_then_at_least_in_both_engines(client, start_server, monkeypatch):
+    """Beyond SEARCH_TOTAL_EXACT_UP_TO matches both engines say "at least the bound" (OpenSearch's
+    track_total_hits; a LIMITed count in PostGIS instead of counting a whole radius on every page), the same
+    way; facets still count every match, and the pages go on past the bound."""
+    from api.kernel.settings import get_settings
+    from api.search import service
+
+    service._breaker = None
+    monkeypatch.setattr(get_settings(), "search_users_per_minute", 10_000)
+    monkeypatch.setattr(get_settings(), "search_total_exact_up_to", 7)
+    await reset_index()
+    await seed(n_projects=120, n_profiles=60, rng_seed=11)
+    await index_pending()
+    server = start_server(extra_env={"OPENSEARCH_URL": "", "SEARCH_USERS_PER_MINUTE": "10000",
+                                     "SEARCH_TOTAL_EXACT_UP_TO": "7"})
+    relations = set()
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as pg:
+        for path, params in BOUNDED_QUERIES:
+            params = {**params, "envelope": "true"}
+            os_resp, pg_resp = await client.get(SEARCH + path, params=params), await pg.get(SEARCH + path, params=params)
+            assert os_resp.status_code == pg_resp.status_code == 200, (params, os_resp.text, pg_resp.text)
+            assert pg_resp.headers["x-search-engine"] == "postgis"
+            os_body, pg_body = os_resp.json(), pg_resp.json()
+            assert (os_body["total"], os_body["total_relation"]) == (pg_body["total"], pg_body["total_relation"]), params
+            assert os_body.get("facets") == pg_body.get("facets"), params
+            os_all = await _walk(client, path, params, answering("opensearch", path, params))
+            pg_all = await _walk(pg, path, params, "postgis")
+            assert [h["id"] for h in os_all] == [h["id"] for h in pg_all], params
+            if len(pg_all) > 7:
+                assert (pg_body["total"], pg_body["total_relation"]) == (7, "gte"), params
+                assert pg_resp.headers["x-total-count"] == "7" and pg_resp.headers["x-total-relation"] == "gte"
+            else:
+                assert (pg_body["total"], pg_body["total_relation"]) == (len(pg_all), "eq"), params
+                assert "x-total-relation" not in pg_resp.headers
+            relations.add(pg_body["total_relation"])
+    assert relations == {"eq", "gte"}  # the queries cover both sides of the bound
+
+
 async def test_dead_opensearch_costs_one_failure_then_postgis_answers_until_it_is_back(start_server):
     await reset_index()
     data = await seed(n_projects=30, n_profiles=5)
