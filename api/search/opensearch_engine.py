@@ -116,15 +116,47 @@ def _after(after: tuple | None) -> list | None:
     return list(after) if after is not None else None
 
 
+def projects_body(q: ProjectSearch) -> dict[str, Any]:
+    """The `_search` body of a project search (bench/throughput sends the same body to OpenSearch directly)."""
+    flt, must, must_not = _project_filters(q.filters)
+    if q.sort == "distance":
+        sort: list = [_geo_sort(q.filters.centre), {"id": "asc"}]
+    elif q.sort == "newest":
+        sort = [{"created_at": "desc"}, {"id": "asc"}]
+    else:
+        sort = ["_score", {"id": "asc"}]
+    body: dict[str, Any] = {"query": _bool(flt, must, must_not), "sort": sort, "size": q.limit,
+                            "track_total_hits": get_settings().search_total_exact_up_to,
+                            "_source": {"excludes": ["search_version", "skill_ids", "open_skill_ids"]}}
+    _page(body, q)
+    if q.facets:
+        body["aggs"] = {"skills": _terms_agg("open_skill_ids", FACET_SIZES["skills"]),
+                        "project_types": _terms_agg("project_type", FACET_SIZES["project_types"]),
+                        "payment_types": _terms_agg("payment_types", FACET_SIZES["payment_types"]),
+                        "cities": _terms_agg("city", FACET_SIZES["cities"])}
+    return body
+
+
+# What project, people and recommendation lists read from a search response (index names, document ids
+# and shard statistics stay on the server: less JSON to send and parse per request).
+HIT_LIST_PATHS = "took,hits.total,hits.hits._source,hits.hits.sort,hits.hits._score,aggregations"
+
+
 class OpenSearchEngine:
     name = NAME
 
     def __init__(self) -> None:
         self.client = get_client()
 
-    async def _search(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _search(self, kind: str, body: dict[str, Any], *, hit_list: bool = False) -> dict[str, Any]:
+        """`hit_list`: only the parts a hit list reads come back (HIT_LIST_PATHS), less JSON to parse."""
         try:
-            return await self.client.search(index=alias_name(kind), body=body, request_timeout=REQUEST_TIMEOUT_S)
+            if not hit_list:
+                return await self.client.search(index=alias_name(kind), body=body, request_timeout=REQUEST_TIMEOUT_S)
+            res = await self.client.search(index=alias_name(kind), body=body, request_timeout=REQUEST_TIMEOUT_S,
+                                           filter_path=HIT_LIST_PATHS)
+            res["hits"].setdefault("hits", [])  # filter_path drops an empty list
+            return res
         except RequestError as exc:
             # Our query was refused: a bug, not an outage. Answer from PostGIS but keep using OpenSearch.
             log.error("OpenSearch refused a %s query: %s", kind, exc.info if hasattr(exc, "info") else exc)
@@ -135,23 +167,7 @@ class OpenSearchEngine:
     # ------------------------------------------------------------------ projects
 
     async def search_projects(self, q: ProjectSearch) -> EnginePage:
-        flt, must, must_not = _project_filters(q.filters)
-        if q.sort == "distance":
-            sort: list = [_geo_sort(q.filters.centre), {"id": "asc"}]
-        elif q.sort == "newest":
-            sort = [{"created_at": "desc"}, {"id": "asc"}]
-        else:
-            sort = ["_score", {"id": "asc"}]
-        body: dict[str, Any] = {"query": _bool(flt, must, must_not), "sort": sort, "size": q.limit,
-                                "track_total_hits": get_settings().search_total_exact_up_to,
-                                "_source": {"excludes": ["search_version", "skill_ids", "open_skill_ids"]}}
-        _page(body, q)
-        if q.facets:
-            body["aggs"] = {"skills": _terms_agg("open_skill_ids", FACET_SIZES["skills"]),
-                            "project_types": _terms_agg("project_type", FACET_SIZES["project_types"]),
-                            "payment_types": _terms_agg("payment_types", FACET_SIZES["payment_types"]),
-                            "cities": _terms_agg("city", FACET_SIZES["cities"])}
-        res = await self._search("projects", body)
+        res = await self._search("projects", projects_body(q), hit_list=True)
         hits = []
         for h in res["hits"]["hits"]:
             doc = dict(h["_source"])
@@ -220,7 +236,7 @@ class OpenSearchEngine:
                             "cities": _terms_agg("city", FACET_SIZES["cities"]),
                             "professions": _terms_agg("profession.raw", FACET_SIZES["cities"]),
                             "is_actor": _terms_agg("is_actor", 2)}
-        res = await self._search("profiles", body)
+        res = await self._search("profiles", body, hit_list=True)
         hits = []
         for h in res["hits"]["hits"]:
             doc = dict(h["_source"])
@@ -293,7 +309,7 @@ class OpenSearchEngine:
                              "decay": decay["decay"]}}}]}}
         body = {"query": query, "sort": ["_score", {"id": "asc"}], "from": q.offset, "size": q.limit,
                 "track_total_hits": True, "_source": {"excludes": ["search_version", "skill_ids", "open_skill_ids"]}}
-        res = await self._search("projects", body)
+        res = await self._search("projects", body, hit_list=True)
         hits = []
         for h in res["hits"]["hits"]:
             doc = dict(h["_source"])

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 
 from api.auth.dependencies import CurrentUser, OptionalUser
 from api.http.deps import SessionDep
@@ -46,14 +47,24 @@ def _engine_header(response: Response, engine: str) -> None:
     response.headers["X-Search-Engine"] = engine
 
 
-def _shape(result, response: Response, envelope: bool):
-    response.headers["X-Total-Count"] = str(result.total)
+_HIT_LISTS = {ProjectSearchResponse: TypeAdapter(list[ProjectHit]), UserSearchResponse: TypeAdapter(list[UserHit])}
+
+
+def _shape(result: ProjectSearchResponse | UserSearchResponse, response: Response, envelope: bool) -> Response:
+    """The envelope, or the bare list of hits (the original's shape) with total and cursor in headers.
+
+    Serialised once, by pydantic-core, straight to bytes: the response is already a validated model, and
+    letting FastAPI validate it again against response_model and encode it cost ~5 % of a search
+    request under load (py-spy, bench/throughput). response_model stays for the OpenAPI schema."""
+    headers = dict(response.headers)
+    headers["X-Total-Count"] = str(result.total)
     if result.total_relation == "gte":
         # More matches than counted exactly (SEARCH_TOTAL_EXACT_UP_TO): "at least X-Total-Count".
-        response.headers["X-Total-Relation"] = "gte"
+        headers["X-Total-Relation"] = "gte"
     if result.next_cursor:
-        response.headers["X-Next-Cursor"] = result.next_cursor
-    return result if envelope else result.results
+        headers["X-Next-Cursor"] = result.next_cursor
+    body = result.model_dump_json() if envelope else _HIT_LISTS[type(result)].dump_json(result.results)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def _centre(latitude: float | None, longitude: float | None, radius: float | None) -> Point | None:

@@ -1,0 +1,185 @@
+"""Filmo's `/search/projects` under a crowd, as a share of what its search engine alone serves, in one run.
+
+    .venv/bin/python -m bench.throughput.run [--seconds 15] [--rounds 3] [--connections 16]
+
+Two legs, alternated round by round so that whatever else runs on the machine weighs on both alike,
+each driven by wrk (Debian's `wrk`, C, two threads) with the same number of concurrent connections:
+
+    filmo       GET /api/v1/search/projects?latitude=..&longitude=..&max_distance_km=50&skill_id=..
+                through one `filmo serve` process, logging as deployed (the OpenSearch engine answers)
+    opensearch  POST /<alias>/_search with the very body the engine sends for that request
+                (api.search.opensearch_engine.projects_body), straight to the same index
+
+and the same pair with facets (`envelope=true&facets=true`; the body then carries the aggregations).
+The ratio filmo / opensearch of requests per second is the figure that travels between machines;
+p50 and p99 latencies come from wrk's own histogram. Data: the 1M-project bench database and its index
+(bench/search/scale.py describes both). Results: bench/results/throughput.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "bench" / "results"
+DEFAULT_DB = "postgresql+asyncpg://filmo:filmo@127.0.0.1:5433/filmo_bench_1m"
+PREFIX = "bench_1m_"
+OPENSEARCH_URL = os.environ.get("BENCH_OPENSEARCH_URL", "http://127.0.0.1:9201")
+LA = (34.0522, -118.2437)
+SKILL = 5
+
+
+def env(database_url: str) -> dict[str, str]:
+    # Logging as deployed (INFO, JSON lines: one access line per request), output discarded.
+    return {**os.environ, "DATABASE_URL": database_url, "OPENSEARCH_URL": OPENSEARCH_URL,
+            "OPENSEARCH_INDEX_PREFIX": PREFIX, "FILMO_ENV": "dev", "LOG_LEVEL": "INFO", "LOG_JSON": "true",
+            "QUEUE_NAMESPACE": "bench-throughput", "SECRET_KEY": "bench-only-secret-key-that-is-long-enough-0123"}
+
+
+def opensearch_body(facets: bool) -> dict:
+    os.environ.update({"OPENSEARCH_INDEX_PREFIX": PREFIX, "SECRET_KEY": "bench-only-secret-key-that-is-long-enough-0123"})
+    from api.search.opensearch_engine import projects_body
+    from api.search.schemas import Point, ProjectFilters, ProjectSearch
+
+    q = ProjectSearch(filters=ProjectFilters(skill_ids=(SKILL,), centre=Point(*LA), radius_km=50.0),
+                      sort="distance", limit=20, facets=facets)
+    return projects_body(q)
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> dict:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {p: _ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M)}
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50_ms": lat["50"], "p99_ms": lat["99"], "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(1) if errors else None}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return round(float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
+
+
+def lua_post(body: dict) -> str:
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                 f"wrk.body = [[{json.dumps(body)}]]\n")
+    script.close()
+    return script.name
+
+
+def start_server(database_url: str, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=REPO,
+                            env=env(database_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(150):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the API server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=DEFAULT_DB)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--port", type=int, default=8791)
+    args = parser.parse_args()
+
+    params = f"latitude={LA[0]}&longitude={LA[1]}&max_distance_km=50&skill_id={SKILL}"
+    filmo = f"http://127.0.0.1:{args.port}/api/v1/search/projects?{params}"
+    search_url = f"{OPENSEARCH_URL}/{PREFIX}projects/_search"
+    legs = {"plain": (filmo, lua_post(opensearch_body(False))),
+            "facets": (filmo + "&envelope=true&facets=true", lua_post(opensearch_body(True)))}
+    server = start_server(args.database_url, args.port)
+    result: dict = {"benchmark": "/search/projects (50 km around Los Angeles + one skill, nearest 20) through Filmo "
+                                 "vs the same _search body straight to OpenSearch",
+                    "when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "commit": subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, text=True,
+                                             capture_output=True).stdout.strip(),
+                    "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                "loadavg_before": round(os.getloadavg()[0], 2)},
+                    "load": {"tool": "wrk -t2", "connections": args.connections, "seconds": args.seconds,
+                             "rounds": args.rounds, "api_processes": 1},
+                    "legs": {}}
+    try:
+        resp = httpx.get(filmo, timeout=10)
+        if resp.status_code != 200 or resp.headers.get("x-search-engine") != "opensearch":
+            raise SystemExit(f"Filmo did not answer from OpenSearch: {resp.status_code} {resp.text[:200]}")
+        for name, (url, script) in legs.items():
+            wrk(url, 3, args.connections)  # warm-up
+            wrk(search_url, 3, args.connections, script)
+            rounds = []
+            for i in range(args.rounds):
+                order = [("filmo", url, None), ("opensearch", search_url, script)]
+                pair = {}
+                for leg, target, lua in (order if i % 2 == 0 else order[::-1]):
+                    pair[leg] = wrk(target, args.seconds, args.connections, lua)
+                pair["ratio"] = round(pair["filmo"]["rps"] / pair["opensearch"]["rps"], 3)
+                rounds.append(pair)
+                print(name, json.dumps(pair), flush=True)
+            result["legs"][name] = {"rounds": rounds,
+                                    "ratio_median": round(statistics.median(r["ratio"] for r in rounds), 3),
+                                    "p99_ratio_median": round(statistics.median(
+                                        r["filmo"]["p99_ms"] / r["opensearch"]["p99_ms"] for r in rounds), 2)}
+    finally:
+        server.terminate()
+        server.wait(10)
+    result["machine"]["loadavg_after"] = round(os.getloadavg()[0], 2)
+    result["targets"] = {"plain_ratio_min": 0.8, "facets_ratio_min": 0.6, "p99_ratio_max": 2.0}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "throughput.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "throughput.md").write_text(markdown(result))
+
+
+def markdown(r: dict) -> str:
+    rows = []
+    for name, leg in r["legs"].items():
+        for i, rnd in enumerate(leg["rounds"], 1):
+            f, o = rnd["filmo"], rnd["opensearch"]
+            rows.append(f"| {name} | {i} | {f['rps']} | {f['p50_ms']} | {f['p99_ms']} | {o['rps']} | {o['p50_ms']} | "
+                        f"{o['p99_ms']} | {rnd['ratio']} |")
+    t = r["targets"]
+    return "\n".join([
+        "# Search throughput: Filmo vs its search engine alone",
+        "",
+        f"Run {r['when']} at {r['commit']} on {r['machine']['cpus']} CPUs (load average "
+        f"{r['machine']['loadavg_before']} before, {r['machine']['loadavg_after']} after). {r['benchmark']}. "
+        f"Load: {r['load']['tool']}, {r['load']['connections']} connections, {r['load']['seconds']} s per leg, legs "
+        f"alternated; one API process. Data: 1M projects (bench/data_gen.py, seed 42).",
+        "",
+        "| leg | round | Filmo req/s | p50 ms | p99 ms | OpenSearch req/s | p50 ms | p99 ms | ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        *[f"- **{name}**: Filmo serves {leg['ratio_median']:.0%} of OpenSearch's requests/s (median of rounds), "
+          f"p99 {leg['p99_ratio_median']}× the engine's." for name, leg in r["legs"].items()],
+        "",
+        f"Targets (issue 12): ≥ {t['plain_ratio_min']:.0%} without facets, ≥ {t['facets_ratio_min']:.0%} with facets, "
+        f"p99 ≤ {t['p99_ratio_max']}× the engine's.",
+        "",
+    ])
+
+
+if __name__ == "__main__":
+    main()
