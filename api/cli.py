@@ -14,8 +14,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: b
     """Run the API with Socket.IO (uvicorn)."""
     import uvicorn
 
+    from api.kernel.settings import get_settings
+
+    # Forwarded headers only from the proxies listed in FORWARDED_ALLOW_IPS (default none): otherwise any
+    # process that can reach the port names its own client address and walks around the per-address limits.
+    trusted = get_settings().forwarded_allow_ips.strip()
     # No per-message deflate: compressing every small chat frame cost more CPU than it saved (bench/realtime).
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, reload=reload, proxy_headers=True,
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, reload=reload,
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted,
                 ws_per_message_deflate=False, log_config=None)
 
 

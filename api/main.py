@@ -11,8 +11,9 @@ from api.applications.router import router as applications_router
 from api.auth.router import router as auth_router
 from api.chat.router import dm_router
 from api.chat.router import router as chat_router
-from api.http.errors import install_error_handlers
+from api.http.errors import ErrorBoundary, install_error_handlers
 from api.http.health import router as health_router
+from api.http.input_guard import InputGuard
 from api.kernel.logging import configure_logging
 from api.kernel.redis import close_redis
 from api.kernel.settings import get_settings
@@ -44,6 +45,11 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Filmo API", version="1.0.0", lifespan=lifespan,
                   description="Geo-search platform for film production collaboration. "
                               "Sign in with **Authorize** (email + password) to try the protected endpoints.")
+    # Middleware added last runs first: CORS, then ErrorBoundary (any exception left becomes a 500/503
+    # problem answer, with CORS headers, on a connection that stays open), then InputGuard (body limit,
+    # control characters) before routing. The uploads stream their bodies within their own limits.
+    app.add_middleware(InputGuard, streamed_prefixes=(f"{API_PREFIX}{uploads_router.prefix}/",))
+    app.add_middleware(ErrorBoundary)
     app.add_middleware(CORSMiddleware, allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
                        allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
                        # Browsers hide other response headers from scripts: pagination and back-off hints.

@@ -21,7 +21,8 @@ _PROBLEM = {"content": {"application/problem+json": {}}}
 
 
 def client_address(request: Request) -> str:
-    # Behind a proxy run uvicorn with --proxy-headers/--forwarded-allow-ips so this is the real client.
+    # The connection's peer: `filmo serve` rewrites it from X-Forwarded-For only for a proxy listed in
+    # FORWARDED_ALLOW_IPS (default none), so a caller cannot pick its own address for the rate limits.
     return request.client.host if request.client else "unknown"
 
 

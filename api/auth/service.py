@@ -2,7 +2,8 @@
 
 Answers never reveal whether an address is registered: sign-up for a known address sends a
 "you already have an account" mail, a reset for an unknown one a "no account here" mail, and the
-HTTP answer is the same in every case.
+HTTP answer is the same in every case. Nor does their timing: every endpoint does the same work
+for a registered address as for an unknown one (the same hashing, the same statements, one mail).
 """
 from __future__ import annotations
 
@@ -201,12 +202,14 @@ async def revoke_all_sessions(session: AsyncSession, user_id: uuid.UUID) -> None
 async def send_signup_code(session: AsyncSession, email: str, password: str, client: str) -> dict:
     await _limit("send_otp", email, client)
     cooldown_key = await _start_cooldown(OtpPurpose.signup, email)
-    # Hashed in every case, so a known address answers no faster than a new one.
+    # Hashed and stored in every case, so a known address costs the same work as a new one. Its code
+    # carries no password and is never sent: verify-otp could only answer 409 for it.
     password_hash = await asyncio.to_thread(hash_password, password)
-    if await user_by_email(session, email) is not None:
+    known = await user_by_email(session, email) is not None
+    code = await _store_code(session, email, OtpPurpose.signup, None if known else password_hash)
+    if known:
         mail = mail_templates.already_registered()
     else:
-        code = await _store_code(session, email, OtpPurpose.signup, password_hash)
         mail = mail_templates.signup_code(code, int(OTP_TTL.total_seconds() // 60))
     await _deliver(email, mail, cooldown_key)
     return {"message": SENT_MESSAGE, "email": email}
@@ -291,8 +294,10 @@ async def send_reset_code(session: AsyncSession, email: str, client: str) -> dic
     await _limit("send_otp", email, client)
     cooldown_key = await _start_cooldown(OtpPurpose.reset, email)
     user = await user_by_email(session, email)
+    # A code is stored for every address, so an unknown one costs the same work as a registered one.
+    # Nobody receives the code of an unknown address, and reset-password refuses it anyway.
+    code = await _store_code(session, email, OtpPurpose.reset, None)
     if user is not None and user.is_active:
-        code = await _store_code(session, email, OtpPurpose.reset, None)
         mail = mail_templates.reset_code(code, int(OTP_TTL.total_seconds() // 60))
     else:
         mail = mail_templates.reset_no_account()

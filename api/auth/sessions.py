@@ -1,6 +1,7 @@
 """Whether an access token still speaks for its person: the one session check of HTTP and Socket.IO.
 
-A token is refused when it cannot be decoded (`invalid_token`), has expired (`token_expired`), its
+A token is refused when it cannot be decoded or names no sign-in session (`invalid_token`: a
+token without `sid` could never be revoked by logout), has expired (`token_expired`), its
 account is gone or deactivated (`account_inactive`), or its sign-in session has ended
 (`session_ended`): a password change after the token was issued, or the refresh-token family it is
 bound to (`sid`) revoked by logout, reuse detection or a password reset. HTTP answers a refusal with
@@ -44,7 +45,7 @@ class TokenHolder:
     user_id: uuid.UUID
     issued_at: float
     expires_at: float
-    session_id: uuid.UUID | None
+    session_id: uuid.UUID
 
 
 def read_token(token: str) -> TokenHolder:
@@ -54,7 +55,7 @@ def read_token(token: str) -> TokenHolder:
     except InvalidToken as exc:
         raise (EXPIRED if exc.expired else INVALID) from None
     return TokenHolder(uuid.UUID(claims["sub"]), float(claims["iat"]), float(claims["exp"]),
-                       uuid.UUID(claims["sid"]) if claims.get("sid") else None)
+                       uuid.UUID(claims["sid"]))
 
 
 def _verdict(active: bool, password_changed_at: datetime | None, holder: TokenHolder,
@@ -66,14 +67,14 @@ def _verdict(active: bool, password_changed_at: datetime | None, holder: TokenHo
     # password_changed_at is written from the same clock that issues tokens.
     if password_changed_at is not None and holder.issued_at < password_changed_at.timestamp():
         return PASSWORD_CHANGED
-    if holder.session_id is not None and not session_alive:
+    if not session_alive:
         return SIGNED_OUT
     return None
 
 
 async def _alive_sessions(session: AsyncSession, holders: Sequence[TokenHolder]) -> set[tuple[uuid.UUID, uuid.UUID]]:
     """(session id, user id) pairs among these holders' sessions that still have an unrevoked token."""
-    ids = {h.session_id for h in holders if h.session_id is not None}
+    ids = {h.session_id for h in holders}
     if not ids:
         return set()
     rows = await session.execute(select(RefreshToken.family_id, RefreshToken.user_id).where(

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from api.kernel.text import check_text
+
 CONTENT_MAX = 5000
 PAGE_MAX = 200
 
@@ -17,7 +19,9 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Content = Annotated[str, Field(min_length=1, max_length=CONTENT_MAX), AfterValidator(_not_blank)]
+# The text rule of every request (api.kernel.text) checked here too: socket frames do not pass the HTTP guard.
+Content = Annotated[str, Field(min_length=1, max_length=CONTENT_MAX), AfterValidator(_not_blank),
+                    AfterValidator(check_text)]
 MessageId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
 
 

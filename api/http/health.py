@@ -1,4 +1,11 @@
-"""Liveness and readiness probes."""
+"""Probes. /livez (alias /healthz): the process answers; restart it otherwise. /readyz: it can serve
+traffic; send it none otherwise.
+
+Ready means PostGIS and Redis answer: without them no request can be served (data, rate limits,
+sessions, queues). OpenSearch is not required: search falls back to PostGIS, so OpenSearch down
+keeps the process ready (200) and the body names the degradation; a 503 would make a load balancer
+pull every API process at once over a slower search.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +22,9 @@ from db.session import get_engine
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The process is alive")
-async def healthz() -> dict:
+@router.get("/livez", summary="The process is alive")
+@router.get("/healthz", summary="The process is alive (alias of /livez)")
+async def livez() -> dict:
     return {"status": "ok"}
 
 
@@ -45,7 +53,11 @@ async def _check_opensearch() -> str:
     return status
 
 
-@router.get("/readyz", summary="PostGIS, Redis and OpenSearch are reachable")
+# What each service's absence costs; a service not listed here is required.
+DEGRADATIONS = {"opensearch": "search: PostGIS fallback"}
+
+
+@router.get("/readyz", summary="Can serve traffic: PostGIS and Redis reachable (OpenSearch down = degraded)")
 async def readyz():
     checks = {"postgis": _check_postgis, "redis": _check_redis, "opensearch": _check_opensearch}
     results = await asyncio.gather(*(asyncio.wait_for(fn(), 3.0) for fn in checks.values()), return_exceptions=True)
@@ -56,6 +68,8 @@ async def readyz():
             down.append(name)
         else:
             report[name] = {"up": True, "info": result}
-    if down:
-        return problem_response(503, f"Not ready: {', '.join(down)} down", services=report)
-    return JSONResponse({"status": "ready", "services": report})
+    required = [name for name in down if name not in DEGRADATIONS]
+    if required:
+        return problem_response(503, f"Not ready: {', '.join(required)} down", services=report)
+    degraded = [DEGRADATIONS[name] for name in down]
+    return JSONResponse({"status": "degraded" if degraded else "ready", "degraded": degraded, "services": report})

@@ -1,6 +1,8 @@
 """All configuration, in one object: from the environment (or a .env file); see .env.example."""
 from __future__ import annotations
 
+import logging
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -32,11 +34,11 @@ class Settings(BaseSettings):
     opensearch_timeout_s: float = 5.0
     # After an OpenSearch failure, search skips it (PostGIS answers) for this long, per process.
     search_breaker_cooldown_s: float = 30.0
-    # People search per caller (user, or IP when signed out) and minute: slows location probing.
-    search_users_per_minute: int = 60
     # Search totals are exact up to this many matches and "at least this many" (total_relation "gte") beyond,
     # in both engines: counting a 170k-project radius exactly on every page was most of a second at 1M.
     search_total_exact_up_to: int = Field(10_000, ge=1)
+    # People search per caller (user, or IP when signed out) and minute: slows location probing.
+    search_users_per_minute: int = 60
     # Chat messages (project and direct, sent or edited, socket or REST) per person and minute:
     # far above how people type, low enough to stop a script flooding a room.
     chat_messages_per_minute: int = 60
@@ -44,7 +46,8 @@ class Settings(BaseSettings):
     queue_namespace: str = "filmo"
 
     # --- auth (seed names) ---
-    secret_key: str = "dev-secret-key-not-for-production"
+    # Empty: refused outside dev; in dev each process generates its own (see get_settings).
+    secret_key: str = ""
     algorithm: str = "HS256"
     access_token_expire_minutes: int | None = None
     access_token_expire_hours: float = 0.25
@@ -53,6 +56,9 @@ class Settings(BaseSettings):
     otp_resend_cooldown_s: int = Field(60, ge=0)
     frontend_link: str = "http://localhost:3000"
     cors_origins: str = "http://localhost:3000"
+    # Proxies whose X-Forwarded-For / -Proto `filmo serve` believes (comma-separated IPs or networks, "*" = any).
+    # Empty = none: the client address (rate limits) is the connection's peer, whatever headers it sends.
+    forwarded_allow_ips: str = ""
 
     # --- email (seed names); empty SMTP_SERVER in dev = write mails to log + folder ---
     smtp_email: str = "no-reply@filmo.local"
@@ -64,6 +70,12 @@ class Settings(BaseSettings):
     # PEM bundle to trust for a private relay's certificate; empty = the system's CAs.
     smtp_ca_file: str = ""
     mail_dir: Path = REPO_ROOT / ".data" / "mail"
+
+    # --- HTTP requests ---
+    # Largest request body (bytes) on every route but the uploads, which stream within their own
+    # UPLOAD_*_MAX_BYTES. The largest legitimate body, a project with 50 roles and every text field
+    # full, is ~0.7 MB in Latin script and ~1.9 MB in CJK; anything bigger is refused with 413.
+    request_max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)
 
     # --- uploads ---
     storage_backend: Literal["local", "s3"] = "local"
@@ -129,8 +141,26 @@ def _refuse_unsafe(settings: Settings) -> None:
         raise UnsafeSettings("ALGORITHM must be one of HS256, HS384, HS512")
 
 
+_process_key: str | None = None
+
+
+def _generated_dev_key() -> str:
+    """A random signing key for this process, made once: it outlives get_settings.cache_clear(), so tokens
+    and one-time codes stay valid while the process runs. The key itself is never logged."""
+    global _process_key
+    if _process_key is None:
+        _process_key = secrets.token_urlsafe(48)
+        logging.getLogger("filmo.settings").warning(
+            "SECRET_KEY is empty: this process signs access tokens and one-time codes with a key generated at "
+            "start-up (dev mode only). They stop working when the process restarts, and every other API process "
+            "has a different key, so a token from one is refused by another: set SECRET_KEY to run several.")
+    return _process_key
+
+
 @lru_cache
 def get_settings() -> Settings:
     settings = Settings()
     _refuse_unsafe(settings)
+    if not settings.secret_key:  # dev mode (anything else was refused above)
+        settings.secret_key = _generated_dev_key()
     return settings

@@ -103,6 +103,12 @@ async def seed(dbname: str, clients: int, room_size: int) -> list[dict]:
             [(u, f"bench-{i}@example.com") for i, u in enumerate(users)])
         await conn.executemany("INSERT INTO user_profiles (user_id, name) VALUES ($1, $2)",
                                [(u, f"Bench Person {i}") for i, u in enumerate(users)])
+        # A sign-in session (refresh-token family) per person: access tokens must be bound to one.
+        sessions = {u: uuid.uuid4() for u in users}
+        await conn.executemany(
+            "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) "
+            "VALUES ($1, $2, $3, now() + interval '1 day')",
+            [(u, family, secrets.token_hex(32)) for u, family in sessions.items()])
         rooms = []
         for r in range(0, clients, room_size):
             members = users[r:r + room_size]
@@ -113,7 +119,8 @@ async def seed(dbname: str, clients: int, room_size: int) -> list[dict]:
                 "INSERT INTO project_members (project_id, user_id, member_role) VALUES ($1, $2, $3)",
                 [(project_id, m, "admin" if i == 0 else "child") for i, m in enumerate(members)])
             rooms.append({"project_id": str(project_id), "members": [
-                {"user_id": str(m), "token": create_access_token(m, ttl_seconds=6 * 3600)} for m in members]})
+                {"user_id": str(m), "token": create_access_token(m, session_id=sessions[m], ttl_seconds=6 * 3600)}
+                for m in members]})
         return rooms
     finally:
         await conn.close()

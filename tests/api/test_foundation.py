@@ -62,11 +62,33 @@ def test_outside_dev_mode_the_app_refuses_a_missing_or_weak_secret():
         assert result.returncode != 0 and "SECRET_KEY is missing or weak" in result.stderr, (env, secret)
         # The refusal names the setting but never echoes a value.
         assert not secret or secret not in result.stderr
-    # Dev mode starts with the built-in development key so a fresh machine just works.
+    # Dev mode starts without one (a key generated for the process) so a fresh machine just works.
     dev_env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"} | {"FILMO_ENV": "dev"}
     result = subprocess.run([sys.executable, "-c", "import api.main"], cwd=REPO, env=dev_env, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stderr
+
+
+async def test_dev_mode_with_an_empty_secret_key_signs_in_with_a_generated_key(start_server, make_user):
+    """An empty SECRET_KEY (as .env.example and docker-compose leave it) in dev: the process makes up its own
+    key and says so, instead of failing every sign-in; the key itself is never printed."""
+    import httpx
+
+    from tests.helpers.http import API, bearer
+
+    server = start_server(extra_env={"FILMO_ENV": "dev", "SECRET_KEY": ""})
+    user = await make_user()
+    resp = httpx.post(f"{server.url}{API}/auth/login", json={"email": user.email, "password": user.password},
+                      timeout=30)
+    assert resp.status_code == 200, resp.text
+    tokens = resp.json()
+    assert httpx.get(f"{server.url}{API}/profile/me", headers=bearer(tokens["access_token"]),
+                     timeout=10).status_code == 404  # signed in, no profile yet
+    refreshed = httpx.post(f"{server.url}{API}/auth/refresh", json={"refresh_token": tokens["refresh_token"]},
+                           timeout=10)
+    assert refreshed.status_code == 200, refreshed.text
+    log = server.log.read_text()
+    assert "SECRET_KEY is empty" in log and "generated" in log
 
 
 def test_cli_lists_operator_commands():

@@ -28,6 +28,9 @@ class TestUser:
     token: str
     profile: dict | None = None
     headers: dict = field(default_factory=dict)
+    # The sign-in the token belongs to (its `sid`), and that session's refresh token.
+    session_id: uuid.UUID | None = None
+    refresh_token: str | None = None
 
 
 def new_email() -> str:

@@ -25,16 +25,17 @@ def cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess
 
 
 class ServerProcess:
-    """A real `filmo serve` (uvicorn) process with the test environment."""
+    """A real uvicorn process with the test environment; `cli=True` starts it as operators do, `filmo serve`
+    (with its uvicorn options, e.g. the trusted proxies)."""
 
-    def __init__(self, port: int | None = None, extra_env: dict | None = None):
+    def __init__(self, port: int | None = None, extra_env: dict | None = None, cli: bool = False):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = TMP / f"server-{self.port}.log"
         env = {**os.environ, **(extra_env or {})}
+        command = (["api.cli", "serve"] if cli else ["uvicorn", "api.main:app", "--log-level", "warning"])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning"],
+            [sys.executable, "-m", *command, "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=REPO, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
         self._wait_ready()
 

@@ -17,6 +17,11 @@ from tests.helpers.realtime import connect, try_connect
 from tests.helpers.waiting import eventually
 
 
+def _token(user, ttl_seconds: int) -> str:
+    """An access token with its own lifetime, bound to the user's sign-in session."""
+    return create_access_token(user.id, session_id=user.session_id, ttl_seconds=ttl_seconds)
+
+
 @pytest.fixture(scope="module")
 def server():
     # One process for this module: every test makes its own users and projects.
@@ -51,7 +56,7 @@ async def test_connect_refuses_missing_expired_tampered_and_deactivated(server, 
     not_a_dict = await try_connect(server.url, "just-a-string")
     assert not_a_dict["data"]["code"] == "missing_token"
 
-    expired = await try_connect(server.url, {"token": create_access_token(alice.id, ttl_seconds=-5)})
+    expired = await try_connect(server.url, {"token": _token(alice, -5)})
     assert expired["data"]["code"] == "token_expired" and "expired" in expired["message"]
 
     head, payload, sig = alice.token.split(".")
@@ -64,13 +69,32 @@ async def test_connect_refuses_missing_expired_tampered_and_deactivated(server, 
     assert inactive["data"]["code"] == "account_inactive"
 
 
+async def test_tokens_without_a_session_id_are_refused(server, make_user, clients):
+    """A token not bound to a sign-in (no `sid`) could never be revoked by logout: refused on connect and on renewal."""
+    import time
+
+    import jwt
+
+    from api.kernel.settings import get_settings
+
+    (alice,) = await people(make_user, "Alice")
+    now = time.time()
+    unbound = jwt.encode({"sub": str(alice.id), "iat": now, "exp": now + 600, "jti": uuid.uuid4().hex,
+                          "type": "access"}, get_settings().secret_key, algorithm=get_settings().algorithm)
+    refused = await try_connect(server.url, {"token": unbound})
+    assert refused["data"]["code"] == "invalid_token"
+    live = await clients(server.url, alice.token)
+    ack = await live.call("auth", {"token": unbound})
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid_token"
+
+
 async def test_expired_token_ends_session_unless_renewed(server, make_user, clients):
     alice, bob = await people(make_user, "Alice", "Bob")
     project_id = await insert_project(alice, bob)
-    short = await clients(server.url, create_access_token(alice.id, ttl_seconds=3))
-    renewed = await clients(server.url, create_access_token(bob.id, ttl_seconds=3))
+    short = await clients(server.url, _token(alice, 3))
+    renewed = await clients(server.url, _token(bob, 3))
     assert (await short.call("join_project", {"project_id": str(project_id)}))["ok"]
-    ack = await renewed.call("auth", {"token": create_access_token(bob.id, ttl_seconds=600)})
+    ack = await renewed.call("auth", {"token": _token(bob, 600)})
     assert ack["ok"] and ack["expires_at"] > 0
     # A token of another account cannot take over the connection.
     wrong = await renewed.call("refresh_token", {"token": alice.token})

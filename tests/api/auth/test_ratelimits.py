@@ -1,6 +1,7 @@
 """Each auth rate limit, per email address and per client address: 429 problem+json with Retry-After."""
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from api.auth.service import LIMITS
@@ -76,3 +77,29 @@ async def test_sign_up_send_otp_limit_per_client_address(client):
         assert resp.status_code == 200, resp.text
     resp = await client.post(f"{API}/auth/signup/send-otp", json={"email": new_email(), "password": PASSWORD})
     _assert_429(resp, window)
+
+
+def _from(server, path: str, body: dict, forwarded_for: str) -> int:
+    return httpx.post(f"{server.url}{API}{path}", json=body, headers={"X-Forwarded-For": forwarded_for},
+                      timeout=30).status_code
+
+
+async def test_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_address_limit(start_server):
+    """`filmo serve` trusts no proxy by default (FORWARDED_ALLOW_IPS empty): a local process varying
+    X-Forwarded-For is still one client address, so the per-address login limit holds."""
+    server = start_server(cli=True)
+    limit, _ = LIMITS["login"]["ip"]
+    for i in range(limit):
+        status = _from(server, "/auth/login", {"email": new_email(), "password": "wrong password"}, _ip(i))
+        assert status == 401, f"request {i + 1} of {limit}: {status}"
+    assert _from(server, "/auth/login", {"email": new_email(), "password": "wrong password"}, _ip(limit)) == 429
+
+
+async def test_forwarded_for_from_a_trusted_proxy_names_the_client(start_server):
+    """Behind a proxy listed in FORWARDED_ALLOW_IPS the limit counts the client the proxy names."""
+    server = start_server(cli=True, extra_env={"FORWARDED_ALLOW_IPS": "127.0.0.1"})
+    limit, _ = LIMITS["send_otp"]["ip"]
+    for i in range(limit):
+        assert _from(server, "/auth/reset-password/send-otp", {"email": new_email()}, "203.0.113.1") == 200, i
+    assert _from(server, "/auth/reset-password/send-otp", {"email": new_email()}, "203.0.113.1") == 429
+    assert _from(server, "/auth/reset-password/send-otp", {"email": new_email()}, "203.0.113.2") == 200

@@ -19,9 +19,12 @@ def _secret() -> str:
     return get_settings().secret_key
 
 
-def _claims(user_id, **overrides) -> dict:
+def _claims(user, **overrides) -> dict:
+    """A well-formed token's claims for a `make_user` user (bound to its session), with `overrides`
+    (None removes a claim)."""
     now = time.time()
-    claims = {"sub": str(user_id), "iat": now, "exp": now + 600, "jti": uuid.uuid4().hex, "type": "access"}
+    claims = {"sub": str(user.id), "iat": now, "exp": now + 600, "jti": uuid.uuid4().hex, "type": "access",
+              "sid": str(user.session_id)}
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 
@@ -36,29 +39,31 @@ def _unsigned(claims: dict) -> str:
 
 async def test_a_valid_token_is_accepted(client, make_user):
     user = await make_user()
-    token = jwt.encode(_claims(user.id), _secret(), algorithm="HS256")
+    token = jwt.encode(_claims(user), _secret(), algorithm="HS256")
     assert (await client.get(f"{API}/profile/me", headers=bearer(token))).status_code == 404
-    claims = decode_access_token(create_access_token(user.id))
-    assert {"sub", "exp", "iat", "jti", "type"} <= set(claims) and claims["type"] == "access"
+    claims = decode_access_token(create_access_token(user.id, session_id=user.session_id))
+    assert {"sub", "exp", "iat", "jti", "type", "sid"} <= set(claims) and claims["type"] == "access"
 
 
 BAD_TOKENS = {
-    "alg none": lambda uid: _unsigned(_claims(uid)),
-    "alg none (upper case)": lambda uid: f"{_b64({'alg': 'NONE', 'typ': 'JWT'})}.{_b64(_claims(uid))}.",
-    "other HMAC algorithm": lambda uid: jwt.encode(_claims(uid), _secret(), algorithm="HS512"),
-    "wrong key": lambda uid: jwt.encode(_claims(uid), "another-secret-key-of-sufficient-length-123", algorithm="HS256"),
-    "wrong type": lambda uid: jwt.encode(_claims(uid, type="refresh"), _secret(), algorithm="HS256"),
-    "no type": lambda uid: jwt.encode(_claims(uid, type=None), _secret(), algorithm="HS256"),
-    "expired": lambda uid: jwt.encode(_claims(uid, iat=time.time() - 1200, exp=time.time() - 600), _secret(),
-                                      algorithm="HS256"),
-    "no exp": lambda uid: jwt.encode(_claims(uid, exp=None), _secret(), algorithm="HS256"),
-    "no jti": lambda uid: jwt.encode(_claims(uid, jti=None), _secret(), algorithm="HS256"),
-    "sub not a uuid": lambda uid: jwt.encode(_claims("admin"), _secret(), algorithm="HS256"),
-    "unknown user": lambda uid: jwt.encode(_claims(uuid.uuid4()), _secret(), algorithm="HS256"),
-    "sid not a uuid": lambda uid: jwt.encode(_claims(uid, sid="x"), _secret(), algorithm="HS256"),
-    "sid of no session": lambda uid: jwt.encode(_claims(uid, sid=str(uuid.uuid4())), _secret(), algorithm="HS256"),
-    "garbage": lambda uid: "not.a.jwt",
-    "empty segments": lambda uid: "..",
+    "alg none": lambda u: _unsigned(_claims(u)),
+    "alg none (upper case)": lambda u: f"{_b64({'alg': 'NONE', 'typ': 'JWT'})}.{_b64(_claims(u))}.",
+    "other HMAC algorithm": lambda u: jwt.encode(_claims(u), _secret(), algorithm="HS512"),
+    "wrong key": lambda u: jwt.encode(_claims(u), "another-secret-key-of-sufficient-length-123", algorithm="HS256"),
+    "wrong type": lambda u: jwt.encode(_claims(u, type="refresh"), _secret(), algorithm="HS256"),
+    "no type": lambda u: jwt.encode(_claims(u, type=None), _secret(), algorithm="HS256"),
+    "expired": lambda u: jwt.encode(_claims(u, iat=time.time() - 1200, exp=time.time() - 600), _secret(),
+                                    algorithm="HS256"),
+    "no exp": lambda u: jwt.encode(_claims(u, exp=None), _secret(), algorithm="HS256"),
+    "no jti": lambda u: jwt.encode(_claims(u, jti=None), _secret(), algorithm="HS256"),
+    "sub not a uuid": lambda u: jwt.encode(_claims(u, sub="admin"), _secret(), algorithm="HS256"),
+    "unknown user": lambda u: jwt.encode(_claims(u, sub=str(uuid.uuid4())), _secret(), algorithm="HS256"),
+    "sid not a uuid": lambda u: jwt.encode(_claims(u, sid="x"), _secret(), algorithm="HS256"),
+    # Bound to no sign-in session: logout could never end it.
+    "no sid": lambda u: jwt.encode(_claims(u, sid=None), _secret(), algorithm="HS256"),
+    "sid of no session": lambda u: jwt.encode(_claims(u, sid=str(uuid.uuid4())), _secret(), algorithm="HS256"),
+    "garbage": lambda u: "not.a.jwt",
+    "empty segments": lambda u: "..",
 }
 
 
@@ -72,7 +77,7 @@ def _tampered(token: str) -> str:
 @pytest.mark.parametrize("kind", sorted(BAD_TOKENS))
 async def test_bad_tokens_are_refused(client, make_user, kind):
     user = await make_user()
-    resp = await client.get(f"{API}/profile/me", headers=bearer(BAD_TOKENS[kind](user.id)))
+    resp = await client.get(f"{API}/profile/me", headers=bearer(BAD_TOKENS[kind](user)))
     assert resp.status_code == 401, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert resp.headers["WWW-Authenticate"] == "Bearer"

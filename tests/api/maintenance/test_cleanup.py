@@ -117,20 +117,25 @@ async def _auth_world(db, make_user) -> dict[str, object]:
     }
     db.add_all([*otps.values(), *tokens.values()])
     await db.commit()
-    return {"otp": {k: v.id for k, v in otps.items()}, "token": {k: v.id for k, v in tokens.items()}}
+    ids = {k: v.id for k, v in tokens.items()}
+    # make_user signed the user in: that session's token is live too.
+    ids["sign-in"] = await db.scalar(select(RefreshToken.id).where(RefreshToken.family_id == user.session_id))
+    return {"otp": {k: v.id for k, v in otps.items()}, "token": ids, "user": user.id}
 
 
-async def _remaining(db) -> tuple[set, set]:
+async def _remaining(db, user_id) -> tuple[set, set]:
+    """Every one-time code left, and the refresh tokens left of `user_id` (other users made by a test are signed in)."""
     from db.models import OtpCode, RefreshToken
 
     db.expire_all()
-    return (set((await db.scalars(select(OtpCode.id))).all()), set((await db.scalars(select(RefreshToken.id))).all()))
+    return (set((await db.scalars(select(OtpCode.id))).all()),
+            set((await db.scalars(select(RefreshToken.id).where(RefreshToken.user_id == user_id))).all()))
 
 
 async def _assert_auth_cleaned(db, world) -> None:
-    otps, tokens = await _remaining(db)
+    otps, tokens = await _remaining(db, world["user"])
     assert otps == {world["otp"]["fresh"]}
-    assert tokens == {world["token"][k] for k in ("live", "expired an hour ago", "revoked yesterday")}
+    assert tokens == {world["token"][k] for k in ("live", "sign-in", "expired an hour ago", "revoked yesterday")}
 
 
 async def test_cli_deletes_expired_auth_rows(db, make_user):
@@ -165,7 +170,7 @@ async def test_actors_run_on_a_real_worker(client, make_user, db, start_worker):
     await eventually(dead, timeout=60, interval=0.5)
 
     async def auth_cleaned() -> bool:
-        otps, _ = await _remaining(db)
+        otps, _ = await _remaining(db, world["user"])
         return otps == {world["otp"]["fresh"]}
 
     await eventually(auth_cleaned, timeout=60, interval=0.5)
