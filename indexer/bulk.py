@@ -6,11 +6,11 @@ deleting a document that is not there.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import orjson
 from opensearchpy import AsyncOpenSearch
 
 from indexer.documents import Doc
@@ -29,18 +29,19 @@ class BulkResult:
     alias_missing: bool = False
 
 
-def _ndjson(index: str, docs: Sequence[Doc], require_alias: bool) -> str:
-    lines: list[str] = []
+def _ndjson(index: str, docs: Sequence[Doc], require_alias: bool) -> bytes:
+    """The `_bulk` body, encoded by orjson (the stdlib json module was ~8 % of a reindex's CPU, py-spy)."""
+    lines: list[bytes] = []
     for doc in docs:
         meta = {"_index": index, "_id": doc.id, "version": doc.version, "version_type": "external"}
         if doc.source is None:
-            lines.append(json.dumps({"delete": meta}))
+            lines.append(orjson.dumps({"delete": meta}))
         else:
             if require_alias:
                 meta["require_alias"] = True
-            lines.append(json.dumps({"index": meta}))
-            lines.append(json.dumps(doc.source, separators=(",", ":")))
-    return "\n".join(lines) + "\n"
+            lines.append(orjson.dumps({"index": meta}))
+            lines.append(orjson.dumps(doc.source))
+    return b"\n".join(lines) + b"\n"
 
 
 async def write_docs(client: AsyncOpenSearch, index: str, docs: Sequence[Doc], *, require_alias: bool,

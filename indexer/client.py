@@ -34,13 +34,14 @@ class OrjsonSerializer(JSONSerializer):
         return orjson.loads(s)
 
 
-def _connect() -> AsyncOpenSearch:
-    settings = get_settings()
-    return AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=settings.opensearch_timeout_s,
-                           max_retries=0, retry_on_timeout=False, serializer=OrjsonSerializer())
+def connect(timeout_s: float, *, retries: int = 0) -> AsyncOpenSearch:
+    """A new client (the caller closes it); `retries` also retries timeouts. The API uses `get_client`."""
+    return AsyncOpenSearch(hosts=[get_settings().opensearch_url], timeout=timeout_s, max_retries=retries,
+                           retry_on_timeout=retries > 0, serializer=OrjsonSerializer())
 
 
-_clients: LoopLocal[AsyncOpenSearch] = LoopLocal(_connect, close=lambda client: client.close())
+_clients: LoopLocal[AsyncOpenSearch] = LoopLocal(lambda: connect(get_settings().opensearch_timeout_s),
+                                                 close=lambda client: client.close())
 
 
 def get_client() -> AsyncOpenSearch:

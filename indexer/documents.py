@@ -7,12 +7,12 @@ older state can bring its document back.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,7 +85,7 @@ def project_source(row) -> dict | None:
     # ... and the same rule in Python for rows fetched by id.
     if row.status == "disposed":
         return None
-    roles = json.loads(row.roles) if row.roles else []
+    roles = orjson.loads(row.roles) if row.roles else []
     open_roles = [r for r in roles if not r["is_filled"]]
     amounts = [float(r["payment_amount"]) for r in open_roles if r["payment_amount"] is not None]
     doc = {
@@ -114,7 +114,7 @@ def profile_source(row) -> dict | None:
     doc = {
         "id": str(row.id), "user_id": str(row.user_id), "name": row.name, "is_actor": row.is_actor,
         "skill_ids": sorted(set(row.skill_ids or [])),
-        "skills": json.loads(row.skills) if row.skills else [],
+        "skills": orjson.loads(row.skills) if row.skills else [],
         "created_at": _iso(row.created_at), "search_version": row.search_version,
     }
     for key in ("profession", "bio", "gender", "city", "state", "country", "years_of_experience",

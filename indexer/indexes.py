@@ -14,7 +14,7 @@ from opensearchpy import AsyncOpenSearch, NotFoundError
 
 from api.kernel.redis import get_redis
 from api.kernel.settings import get_settings
-from indexer.client import INDEXES, alias_name, get_client
+from indexer.client import INDEXES, alias_name, connect, get_client
 from indexer.mappings import index_body, index_pattern, new_index_name
 
 log = logging.getLogger("filmo.indexer")
@@ -64,8 +64,7 @@ class LockBusy(RuntimeError):
 async def admin_client(timeout_s: float = 120.0) -> AsyncIterator[AsyncOpenSearch]:
     """A client for operator work (reindex, verify): long timeouts, since a bulk load, a refresh or a scroll on a
     busy 2-core node can take far longer than the API's per-request budget."""
-    client = AsyncOpenSearch(hosts=[get_settings().opensearch_url], timeout=timeout_s, max_retries=2,
-                             retry_on_timeout=True)
+    client = connect(timeout_s, retries=2)
     try:
         yield client
     finally:
