@@ -2,13 +2,21 @@
 
 Outbox rows are deleted only after their documents are in the index, so a crash anywhere (Redis down at
 commit, a worker killed mid-batch, OpenSearch down) leaves rows behind for a retry or the relay.
+
+An outage is one state, not an error per message: while the cluster cannot be reached, the process logs
+"search index unavailable" once, and "search index available again" once it answers (`availability`);
+the failed rows record each attempt (`filmo index status` shows them) and are retried without a log line.
 """
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from opensearchpy.exceptions import ConnectionError as SearchConnectionError
+from opensearchpy.exceptions import TransportError
 from sqlalchemy import delete, func, select, text, update
 
 from db.models import SearchOutbox
@@ -32,6 +40,48 @@ class IndexingFailed(RuntimeError):
     """Raised so Dramatiq retries with backoff; the outbox rows stay until they are indexed."""
 
 
+class SearchUnavailable(IndexingFailed):
+    """The cluster could not be reached: an outage, already logged once (`availability`). `attempts` is the
+    highest attempt count among the rows left, for the caller's backoff."""
+
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class Availability:
+    """Whether this process reaches the search cluster; logged only when that changes (several threads share it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.down_since: float | None = None
+
+    def down(self, reason: str) -> None:
+        with self._lock:
+            if self.down_since is not None:
+                return
+            self.down_since = time.monotonic()
+        log.warning("search index unavailable (%s): outbox rows wait and are retried quietly, relay paused "
+                    "until it is back", reason)
+
+    def up(self) -> None:
+        with self._lock:
+            if self.down_since is None:
+                return
+            seconds, self.down_since = time.monotonic() - self.down_since, None
+        log.warning("search index available again after %.0f s: indexing resumes", seconds)
+
+
+availability = Availability()
+
+
+def _unreachable(exc: Exception) -> bool:
+    """The request never reached a working cluster: refused, reset, timed out, or a gateway's 502/503/504."""
+    if isinstance(exc, SearchConnectionError):  # ConnectionTimeout and SSLError included
+        return True
+    return isinstance(exc, TransportError) and exc.status_code in (502, 503, 504)
+
+
 @dataclass
 class SyncReport:
     rows: int = 0
@@ -46,14 +96,17 @@ async def process_outbox(outbox_ids: list[int]) -> SyncReport:
     sessionmaker = get_sessionmaker()
     # 1. Read the rows and rebuild their documents; the transaction ends before any network call.
     async with sessionmaker() as session:
-        rows = (await session.execute(select(SearchOutbox.id, SearchOutbox.entity, SearchOutbox.entity_id)
+        rows = (await session.execute(select(SearchOutbox.id, SearchOutbox.entity, SearchOutbox.entity_id,
+                                             SearchOutbox.attempts)
                                       .where(SearchOutbox.id.in_(outbox_ids)))).all()
         if not rows:
             return report  # already processed by a duplicate message
         report.rows = len(rows)
         rows_of: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for row_id, entity, entity_id in rows:
+        attempts_of: dict[int, int] = {}
+        for row_id, entity, entity_id, attempts in rows:
             rows_of[(KIND_OF_ENTITY[entity], str(entity_id))].append(row_id)
+            attempts_of[row_id] = attempts
         docs: dict[str, list[Doc]] = defaultdict(list)
         for kind in sorted({kind for kind, _ in rows_of}):
             ids = sorted(entity_id for k, entity_id in rows_of if k == kind)
@@ -62,6 +115,7 @@ async def process_outbox(outbox_ids: list[int]) -> SyncReport:
 
     # 2. Write them. Per-document failures and a failed request both leave those rows in the outbox.
     failed_keys: dict[tuple[str, str], str] = {}
+    unreachable: str | None = None  # why the cluster could not be reached, if it could not
     client = get_client()
     for kind, kind_docs in docs.items():
         for start in range(0, len(kind_docs), BATCH):
@@ -72,7 +126,10 @@ async def process_outbox(outbox_ids: list[int]) -> SyncReport:
             except Exception as exc:  # unreachable cluster, timeout, 5xx, 429: all retried later
                 reason = f"{type(exc).__name__}: {exc}"[:500]
                 failed_keys.update({(kind, d.id): reason for d in chunk})
+                if _unreachable(exc):
+                    unreachable = reason
                 continue
+            availability.up()
             if result.alias_missing:
                 forget_ensured(kind)
             report.written += result.written
@@ -96,7 +153,12 @@ async def process_outbox(outbox_ids: list[int]) -> SyncReport:
     if failed_keys:
         report.failed = {f"{kind}/{doc_id}": reason for (kind, doc_id), reason in failed_keys.items()}
         sample = next(iter(failed_keys.values()))
-        raise IndexingFailed(f"{len(failed_keys)} document(s) not indexed, e.g. {sample}")
+        message = f"{len(failed_keys)} document(s) not indexed, e.g. {sample}"
+        if unreachable is not None:
+            availability.down(unreachable)
+            attempts = 1 + max(attempts_of[row_id] for key in failed_keys for row_id in rows_of[key])
+            raise SearchUnavailable(message, attempts)
+        raise IndexingFailed(message)
     return report
 
 
@@ -108,8 +170,9 @@ async def relay(send) -> int:
     """
     usable, why = await cluster_up()
     if not usable:
-        log.warning("search outbox relay paused: OpenSearch not usable (%s)", why)
+        availability.down(why)  # logged once per outage, not once per run
         return 0
+    availability.up()
     async with get_sessionmaker()() as session:
         # Claim the rows by stamping last_attempt_at so the next run (and other relays) leave them to this one.
         ids = list(await session.scalars(text("""

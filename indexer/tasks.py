@@ -1,6 +1,8 @@
 """Search indexer actors (run by the worker: api/worker)."""
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timezone
 
 import dramatiq
@@ -15,11 +17,33 @@ from indexer.outbox import INDEX_QUEUE, INDEX_TASK
 # outbox rows are still there and the relay sends them again once OpenSearch is healthy.
 INDEX_RETRIES = dict(max_retries=5, min_backoff=1_000, max_backoff=30_000)
 
+# The worker logs through Dramatiq's set-up (stderr, INFO). The OpenSearch client would log every failed request
+# with its traceback, one per outbox message and retry during an outage; the indexer reports an outage itself,
+# once when it starts and once when it ends (indexer.sync.availability).
+logging.getLogger("opensearch").setLevel(logging.ERROR)
+
+
+def outage_backoff_ms(attempts: int) -> int | None:
+    """The delay before attempt `attempts + 1` of rows the cluster could not take, or None after the last."""
+    if attempts > INDEX_RETRIES["max_retries"]:
+        return None
+    return min(INDEX_RETRIES["min_backoff"] * 2 ** (attempts - 1), INDEX_RETRIES["max_backoff"])
+
 
 @dramatiq.actor(actor_name=INDEX_TASK, queue_name=INDEX_QUEUE, **INDEX_RETRIES)
 async def index_outbox(outbox_ids: list[int]) -> None:
-    """Index the entities behind these outbox rows (ids only: documents are rebuilt from PostGIS)."""
-    await sync.process_outbox(outbox_ids)
+    """Index the entities behind these outbox rows (ids only: documents are rebuilt from PostGIS).
+
+    Other failures are Dramatiq's retries (logged with their traceback: they are not expected). OpenSearch
+    unreachable is an outage, logged once: the message ends quietly and is sent again with the same backoff,
+    as often as a retry would be; after that the rows wait for the relay, which resumes when the cluster is back.
+    """
+    try:
+        await sync.process_outbox(outbox_ids)
+    except sync.SearchUnavailable as outage:
+        delay = outage_backoff_ms(outage.attempts)
+        if delay is not None:
+            await asyncio.to_thread(index_outbox.send_with_options, args=(outbox_ids,), delay=delay)
 
 
 @periodic(IntervalTrigger(seconds=10, timezone=timezone.utc))

@@ -1,7 +1,8 @@
 # Sourced by the infra/*.sh scripts: repo root, .env, ports, small helpers.
 # The repo root is derived from this file's location (CI runs from a fresh clone elsewhere).
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DATA="$ROOT/.data"
+# FILMO_DATA_DIR: where the services keep their data, logs and pid files (another dir: other services).
+DATA="$(realpath -m "${FILMO_DATA_DIR:-$ROOT/.data}")"
 LOGS="$DATA/logs"
 
 # Optional .env in the repo root (KEY=VALUE lines, as for docker compose / pydantic-settings).
@@ -19,6 +20,7 @@ fi
 export FILMO_PG_PORT="${FILMO_PG_PORT:-5433}"
 export FILMO_REDIS_PORT="${FILMO_REDIS_PORT:-6380}"
 export FILMO_OPENSEARCH_PORT="${FILMO_OPENSEARCH_PORT:-9201}"
+export FILMO_OPENSEARCH_TRANSPORT_PORT="${FILMO_OPENSEARCH_TRANSPORT_PORT:-auto}"
 export FILMO_API_PORT="${FILMO_API_PORT:-8000}"
 # The app reads these URLs (api/kernel/settings.py); derive them from the ports unless set.
 export DATABASE_URL="${DATABASE_URL:-postgresql+asyncpg://filmo:filmo@127.0.0.1:$FILMO_PG_PORT/filmo}"

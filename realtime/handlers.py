@@ -22,6 +22,8 @@ from typing import Any
 
 import socketio
 from pydantic import BaseModel, ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.auth.sessions import SessionRefused, TokenHolder, ended_sessions, user_for_token
 from api.chat import service
@@ -31,6 +33,7 @@ from api.kernel.problems import Problem
 from api.kernel.redis import get_redis
 from api.kernel.settings import get_settings
 from db.session import get_sessionmaker, raw_connection, unit_of_work
+from db.unavailable import is_database_unavailable
 from realtime import presence
 from realtime.publish import NAMESPACE, project_room, user_room
 from realtime.server import sio
@@ -61,8 +64,20 @@ class EventError(Exception):
         self.code, self.reason, self.errors = code, reason, errors
 
 
+# Every code an ack can carry is listed in realtime/README.md (a test checks it).
 _PROBLEM_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "invalid_payload",
-                  429: "rate_limited"}
+                  429: "rate_limited", 503: "unavailable"}
+_UNAVAILABLE_REASON = "A service this needs is unavailable right now; try again in a few seconds"
+
+
+def _problem_code(status: int) -> str:
+    """A Problem's ack code; a status without its own code is `invalid_payload` (4xx) or `internal` (5xx)."""
+    return _PROBLEM_CODES.get(status) or ("invalid_payload" if status < 500 else "internal")
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Redis or PostgreSQL cannot be reached right now: the client should retry, nothing is broken."""
+    return isinstance(exc, (RedisConnectionError, RedisTimeoutError)) or is_database_unavailable(exc)
 
 
 def _error(code: str, reason: str, errors: list[dict] | None = None) -> dict:
@@ -165,12 +180,16 @@ def event(name: str, schema: type[BaseModel] | None, *aliases: str):
                 result = await fn(sid, conn, body)
                 return {"ok": True, **result}
             except Problem as problem:
-                exc = EventError(_PROBLEM_CODES.get(problem.status, "error"), problem.detail, problem.errors)
+                exc = EventError(_problem_code(problem.status), problem.detail, problem.errors)
             except EventError as err:
                 exc = err
-            except Exception:
-                log.exception("socket event %s failed", name)
-                exc = EventError("internal", "An unexpected error occurred. It has been logged.")
+            except Exception as error:
+                if _unavailable(error):  # an outage, not a bug: one line, no traceback
+                    log.warning("socket event %s: a service is unavailable (%s)", name, type(error).__name__)
+                    exc = EventError("unavailable", _UNAVAILABLE_REASON)
+                else:
+                    log.exception("socket event %s failed", name)
+                    exc = EventError("internal", "An unexpected error occurred. It has been logged.")
             await sio.emit("error", {"event": name, "code": exc.code, "reason": exc.reason}, to=sid)
             return _error(exc.code, exc.reason, exc.errors)
 

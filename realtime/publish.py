@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kernel import after_commit as transaction
 from api.kernel.loop_local import LoopLocal
+from api.kernel.redis import connection_options
 from api.kernel.settings import get_settings
 
 NAMESPACE = "/"
@@ -40,9 +41,10 @@ def user_room(user_id: uuid.UUID | str) -> str:
     return f"user:{user_id}"
 
 
-# One write-only manager per event loop (its Redis connection belongs to that loop).
+# One write-only manager per event loop (its Redis connection belongs to that loop; it heals after a Redis restart).
 _managers: LoopLocal[socketio.AsyncRedisManager] = LoopLocal(
-    lambda: socketio.AsyncRedisManager(get_settings().redis_url, channel=channel(), write_only=True))
+    lambda: socketio.AsyncRedisManager(get_settings().redis_url, channel=channel(), write_only=True,
+                                       redis_options=connection_options()))
 
 
 async def emit(event: str, data: dict, room: Rooms, skip_sid: str | list[str] | None = None) -> None:

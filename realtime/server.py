@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import socketio
 
+from api.kernel.redis import connection_options
 from api.kernel.settings import get_settings
 from realtime.fanout import FanoutRedisManager, install
 from realtime.publish import channel
 
 
 def _manager() -> socketio.AsyncRedisManager:
-    return FanoutRedisManager(get_settings().redis_url, channel=channel())
+    # Its subscription and its publishing connection reconnect after a Redis restart (the manager also
+    # resubscribes on its own, with a backoff of 1 s doubling to 60 s, when a read fails outright).
+    return FanoutRedisManager(get_settings().redis_url, channel=channel(), redis_options=connection_options())
 
 
 def _cors_origins() -> list[str]:

@@ -2,13 +2,18 @@
 
 Every tasks module imports this module first, so its actors bind to this broker.
 Queues are namespaced (QUEUE_NAMESPACE) so concurrent test runs never share work.
+Its Redis connections heal like every other of ours (api.kernel.redis.connection_options): after a Redis
+restart a stale connection reconnects and the command is sent again, instead of failing an enqueue or
+making the worker restart its consumers.
 """
 from __future__ import annotations
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
+from api.kernel.redis import connection_options
 from api.kernel.settings import get_settings
 
 settings = get_settings()
@@ -25,6 +30,8 @@ class FilmoRedisBroker(RedisBroker):
         return super().consume(queue_name, prefetch, timeout)
 
 
-broker = FilmoRedisBroker(url=settings.redis_url, namespace=f"{settings.queue_namespace}-dramatiq")
+_client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(settings.redis_url,
+                                                                   **connection_options(asyncio=False)))
+broker = FilmoRedisBroker(client=_client, namespace=f"{settings.queue_namespace}-dramatiq")
 broker.add_middleware(AsyncIO())
 dramatiq.set_broker(broker)
