@@ -9,7 +9,8 @@ done_step() { say "  done in $((SECONDS - _t0)) s"; }
 
 # --- 1. Debian packages --------------------------------------------------------
 # dpkg -s is instant; apt-get update/install run only when something is missing.
-APT_PKGS=(postgresql-15 postgresql-15-postgis-3 redis-server redis-tools curl maven openjdk-17-jre-headless)
+# haproxy: the sticky load balancer for several API processes (infra/lb.sh, FILMO_API_PROCESSES=N).
+APT_PKGS=(postgresql-15 postgresql-15-postgis-3 redis-server redis-tools curl maven openjdk-17-jre-headless haproxy)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
