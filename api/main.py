@@ -11,9 +11,11 @@ from api.applications.router import router as applications_router
 from api.auth.router import router as auth_router
 from api.chat.router import dm_router
 from api.chat.router import router as chat_router
+from api.http.docs import install_docs
 from api.http.errors import ErrorBoundary, install_error_handlers
 from api.http.health import router as health_router
 from api.http.input_guard import InputGuard
+from api.http.openapi import TAGS, install_openapi, operation_id
 from api.kernel.logging import configure_logging
 from api.kernel.redis import close_redis
 from api.kernel.settings import get_settings
@@ -44,7 +46,12 @@ def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(title="Filmo API", version="1.0.0", lifespan=lifespan,
                   description="Geo-search platform for film production collaboration. "
-                              "Sign in with **Authorize** (email + password) to try the protected endpoints.")
+                              "Sign in with **Authorize** (email + password) to try the protected endpoints. "
+                              "Every error is `application/problem+json` with a machine `code` "
+                              "(`GET /problems` lists them).",
+                  openapi_tags=TAGS, generate_unique_id_function=operation_id,
+                  # Served by install_docs from a Python package: no CDN, so they work offline.
+                  docs_url=None, redoc_url=None)
     # Middleware added last runs first: CORS, then ErrorBoundary (any exception left becomes a 500/503
     # problem answer, with CORS headers, on a connection that stays open), then InputGuard (body limit,
     # control characters) before routing. The uploads stream their bodies within their own limits.
@@ -56,6 +63,8 @@ def create_app() -> FastAPI:
                        expose_headers=["X-Total-Count", "X-Page", "X-Limit", "Retry-After", "X-Next-Cursor",
                                        "X-Search-Engine", "X-Total-Relation"])
     install_error_handlers(app)
+    install_openapi(app)
+    install_docs(app)
     app.include_router(health_router)
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
     for router in DOMAIN_ROUTERS:

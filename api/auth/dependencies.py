@@ -17,18 +17,19 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=F
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def _unauthorized(reason: str) -> Problem:
-    return Problem(401, reason, headers=_CHALLENGE)
+def _unauthorized(reason: str, code: str) -> Problem:
+    # The code says what to do: `token_expired` -> refresh; `session_ended`, `account_inactive` -> sign in.
+    return Problem(401, reason, headers=_CHALLENGE, code=code)
 
 
 async def caller(session: AsyncSession, token: str | None) -> tuple[User, TokenHolder]:
     """The active user behind a bearer token and what the token says; raises a 401 Problem otherwise."""
     if not token:
-        raise _unauthorized("Not authenticated: send 'Authorization: Bearer <access token>'")
+        raise _unauthorized("Not authenticated: send 'Authorization: Bearer <access token>'", "missing_token")
     try:
         return await user_for_token(session, token)
     except SessionRefused as refused:
-        raise _unauthorized(refused.reason) from None
+        raise _unauthorized(refused.reason, refused.code) from None
 
 
 async def get_current_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:

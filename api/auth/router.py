@@ -12,12 +12,13 @@ from api.auth.dependencies import caller, oauth2_scheme
 from api.auth.schemas import (EmailRequest, LoginRequest, LogoutRequest, Message, OtpSent, RefreshRequest,
                               ResetPasswordRequest, SignupRequest, TokenPair, VerifyOtpRequest)
 from api.http.deps import SessionDep
+from api.http.openapi import problems
 from api.kernel.problems import Problem
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 _email_adapter = TypeAdapter(EmailStr)
-_PROBLEM = {"content": {"application/problem+json": {}}}
+_BAD_CODE = "The code is wrong, used up or expired (code `bad_request`, `errors` names `otp`)"
 
 
 def client_address(request: Request) -> str:
@@ -37,13 +38,16 @@ def _path_email(email: str) -> str:
 EmailPath = Annotated[str, Path(description="the address the code was sent to", max_length=320)]
 
 
-@router.post("/signup/send-otp", response_model=OtpSent, responses={429: _PROBLEM, 503: _PROBLEM})
+@router.post("/signup/send-otp", name="signup-send-otp", summary="Start sign-up: e-mail a 6-digit code",
+             response_model=OtpSent, responses=problems(429, 503))
 async def signup_send_otp(body: SignupRequest, request: Request, session: SessionDep) -> dict:
     """Email a 6-digit code to finish sign-up (the same answer whether or not the address is registered)."""
     return await service.send_signup_code(session, body.email, body.password, client_address(request))
 
 
-@router.post("/signup/verify-otp/{email}", response_model=TokenPair, responses={400: _PROBLEM, 429: _PROBLEM})
+@router.post("/signup/verify-otp/{email}", name="signup-verify-otp",
+             summary="Finish sign-up with the code: create the account, get tokens", response_model=TokenPair,
+             responses=problems(400, 409, 429, s400=_BAD_CODE, s409="An account with this e-mail already exists"))
 async def signup_verify_otp(email: EmailPath, body: VerifyOtpRequest, request: Request, session: SessionDep):
     """Check the code and create the account; answers with a first pair of tokens."""
     return await service.verify_signup(session, _path_email(email), body.otp, client_address(request))
@@ -92,21 +96,28 @@ async def _login_body(request: Request) -> LoginRequest:
         raise RequestValidationError(errors) from None
 
 
-@router.post("/login", response_model=TokenPair, openapi_extra={"requestBody": _LOGIN_BODY},
-             responses={401: _PROBLEM, 403: _PROBLEM, 429: _PROBLEM})
+@router.post("/login", name="login", summary="Sign in with e-mail and password", response_model=TokenPair,
+             openapi_extra={"requestBody": _LOGIN_BODY},
+             responses=problems(400, 401, 403, 415, 429, s400="The body is not valid JSON",
+                                s401="Incorrect e-mail or password (code `unauthorized`)",
+                                s403="The account has been deactivated"))
 async def login(request: Request, session: SessionDep):
     """Sign in with email and password."""
     body = await _login_body(request)
     return await service.login(session, body.email, body.password, client_address(request))
 
 
-@router.post("/refresh", response_model=TokenPair, responses={401: _PROBLEM})
+@router.post("/refresh", name="refresh", summary="Trade a refresh token for a new token pair",
+             response_model=TokenPair,
+             responses=problems(401, s401="The refresh token is invalid, revoked or expired, or was already used "
+                                          "(the session then ends): sign in again (code `unauthorized`)"))
 async def refresh(body: RefreshRequest, session: SessionDep):
     """Trade a refresh token for a new pair. Each refresh token works once; presenting a used one ends the session."""
     return await service.refresh(session, body.refresh_token)
 
 
-@router.post("/logout", response_model=Message, responses={401: _PROBLEM})
+@router.post("/logout", name="logout", summary="Sign out: end this session or every session",
+             response_model=Message)
 async def logout(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)],
                  body: LogoutRequest | None = None):
     """End the session of the refresh token in the body and/or the one the access token belongs to.
@@ -126,13 +137,17 @@ async def logout(session: SessionDep, token: Annotated[str | None, Depends(oauth
                                 all_sessions=body.all_sessions)
 
 
-@router.post("/reset-password/send-otp", response_model=OtpSent, responses={429: _PROBLEM, 503: _PROBLEM})
+@router.post("/reset-password/send-otp", name="reset-password-send-otp",
+             summary="Start a password reset: e-mail a 6-digit code", response_model=OtpSent,
+             responses=problems(429, 503))
 async def reset_send_otp(body: EmailRequest, request: Request, session: SessionDep) -> dict:
     """Email a 6-digit password reset code (the same answer whether or not the address is registered)."""
     return await service.send_reset_code(session, body.email, client_address(request))
 
 
-@router.post("/reset-password/{email}", response_model=TokenPair, responses={400: _PROBLEM, 429: _PROBLEM})
+@router.post("/reset-password/{email}", name="reset-password",
+             summary="Set a new password with the code (ends every other session)", response_model=TokenPair,
+             responses=problems(400, 429, s400=_BAD_CODE))
 async def reset_password(email: EmailPath, body: ResetPasswordRequest, request: Request, session: SessionDep):
     """Set a new password with the emailed code. Every existing session of the account ends."""
     return await service.reset_password(session, _path_email(email), body.otp, body.new_password,

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.kernel.problems import PROBLEM, Problem
+from api.kernel.problems import PROBLEM, Problem, code_for_status
 from db.unavailable import is_database_unavailable
 
 log = logging.getLogger("filmo.errors")
@@ -31,14 +31,30 @@ DATABASE_RETRY_AFTER_S = 5
 _OUTAGE_LOG_INTERVAL_S = 10.0
 _last_outage_log = 0.0
 
+# Each kind of problem's `type` is this path plus its code: a relative reference with the full path (as RFC
+# 9457 3.1.1 advises when relative), the same string on every deployment, and resolved against the API's
+# own address it lands on a page this app serves (GET /problems/{code}, api.http.docs).
+PROBLEM_TYPE_PREFIX = "/problems/"
+
+
+def problem_type(code: str) -> str:
+    return PROBLEM_TYPE_PREFIX + code
+
+
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
            409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Content",
            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
+def title_of(status: int) -> str:
+    return _TITLES.get(status, "Error")
+
+
 def problem_response(status: int, detail: str, *, title: str | None = None, errors=None, headers=None,
-                     instance: str | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title or _TITLES.get(status, "Error"),
+                     instance: str | None = None, code: str | None = None, **extra: Any) -> JSONResponse:
+    """A problem+json answer; `code` defaults to the status's (api.kernel.problems.CODES)."""
+    code = code or code_for_status(status)
+    body: dict[str, Any] = {"type": problem_type(code), "code": code, "title": title or title_of(status),
                             "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
@@ -91,7 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return problem_response(exc.status, exc.detail, title=exc.title, errors=exc.errors, headers=exc.headers,
-                                instance=request.url.path, **exc.extra)
+                                instance=request.url.path, code=exc.code, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.http.errors import problem_response
+from api.http.openapi import problems
 from api.kernel.redis import get_redis
 from api.kernel.settings import get_settings
 from db.session import get_engine
@@ -22,8 +23,8 @@ from db.session import get_engine
 router = APIRouter(tags=["health"])
 
 
-@router.get("/livez", summary="The process is alive")
-@router.get("/healthz", summary="The process is alive (alias of /livez)")
+@router.get("/livez", name="livez", summary="The process is alive")
+@router.get("/healthz", name="healthz", summary="The process is alive (alias of /livez)")
 async def livez() -> dict:
     return {"status": "ok"}
 
@@ -57,7 +58,9 @@ async def _check_opensearch() -> str:
 DEGRADATIONS = {"opensearch": "search: PostGIS fallback"}
 
 
-@router.get("/readyz", summary="Can serve traffic: PostGIS and Redis reachable (OpenSearch down = degraded)")
+@router.get("/readyz", name="readyz",
+            summary="Can serve traffic: PostGIS and Redis reachable (OpenSearch down = degraded)",
+            responses=problems(503, s503="Not ready: PostGIS or Redis is down (`services` says which)"))
 async def readyz():
     checks = {"postgis": _check_postgis, "redis": _check_redis, "opensearch": _check_opensearch}
     results = await asyncio.gather(*(asyncio.wait_for(fn(), 3.0) for fn in checks.values()), return_exceptions=True)

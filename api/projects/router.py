@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 
 from api.auth.dependencies import CurrentUser, OptionalUser
 from api.http.deps import SessionDep
+from api.http.openapi import headers, problems
 from api.http.pagination import Page
 from api.projects import service
 from api.projects.schemas import (DisposeOut, MembershipOut, ProjectCreate, ProjectOut, ProjectUpdate,
@@ -15,14 +16,16 @@ from api.projects.schemas import (DisposeOut, MembershipOut, ProjectCreate, Proj
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
-@router.post("/create", response_model=ProjectOut, status_code=201)
+@router.post("/create", name="create", summary="Create a project with its roles", response_model=ProjectOut,
+             status_code=201)
 async def create_project(body: ProjectCreate, user: CurrentUser, session: SessionDep) -> ProjectOut:
     """Create a project with its roles; the caller becomes its admin."""
     project_id = await service.create_project(session, user, body)
     return await service.get_project_view(session, project_id, user)
 
 
-@router.get("/my/projects", response_model=list[ProjectOut])
+@router.get("/my/projects", name="list-mine", summary="List the projects you run", response_model=list[ProjectOut],
+            responses=headers("X-Total-Count"))
 async def my_projects(user: CurrentUser, session: SessionDep, response: Response, page: Page) -> list[ProjectOut]:
     """Projects the caller runs (is an admin of), newest first. Total in `X-Total-Count`."""
     items, total = await service.list_admin_projects(session, user, page)
@@ -30,7 +33,8 @@ async def my_projects(user: CurrentUser, session: SessionDep, response: Response
     return items
 
 
-@router.get("/my/memberships", response_model=list[MembershipOut])
+@router.get("/my/memberships", name="list-memberships", summary="List the projects you belong to",
+            response_model=list[MembershipOut], responses=headers("X-Total-Count"))
 async def my_memberships(user: CurrentUser, session: SessionDep, response: Response,
                          page: Page) -> list[MembershipOut]:
     """Every project the caller belongs to (any member role), most recently joined first."""
@@ -39,13 +43,15 @@ async def my_memberships(user: CurrentUser, session: SessionDep, response: Respo
     return items
 
 
-@router.get("/{project_id}", response_model=ProjectOut)
+@router.get("/{project_id}", name="get", summary="Read a project", response_model=ProjectOut,
+            responses=problems(404))
 async def get_project(project_id: uuid.UUID, user: OptionalUser, session: SessionDep) -> ProjectOut:
     """Public project details (archived projects: members only)."""
     return await service.get_project_view(session, project_id, user)
 
 
-@router.put("/{project_id}", response_model=ProjectOut)
+@router.put("/{project_id}", name="update", summary="Edit a project and its roles (admins)",
+            response_model=ProjectOut, responses=problems(403, 404, 409))
 async def update_project(project_id: uuid.UUID, body: ProjectUpdate, user: CurrentUser,
                          session: SessionDep) -> ProjectOut:
     """Admins edit any field. `roles`, when sent, lists the live roles: with `id` edited in place, without `id`
@@ -54,7 +60,8 @@ async def update_project(project_id: uuid.UUID, body: ProjectUpdate, user: Curre
     return await service.get_project_view(session, project_id, user)
 
 
-@router.delete("/{project_id}", response_model=DisposeOut)
+@router.delete("/{project_id}", name="archive", summary="Archive a project (admins)", response_model=DisposeOut,
+               responses=problems(403, 404, 409))
 async def delete_project(project_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> DisposeOut:
     """Archive the project (status `disposed`): nothing is deleted, pending applications are closed."""
     old, closed = await service.dispose_project(session, project_id, user)
@@ -62,7 +69,8 @@ async def delete_project(project_id: uuid.UUID, user: CurrentUser, session: Sess
                       new_status="disposed", applications_closed=closed)
 
 
-@router.post("/{project_id}/transfer", response_model=TransferOut)
+@router.post("/{project_id}/transfer", name="transfer", summary="Hand admin to another member",
+             response_model=TransferOut, responses=problems(403, 404, 409))
 async def transfer_project(project_id: uuid.UUID, body: TransferIn, user: CurrentUser,
                            session: SessionDep) -> TransferOut:
     """Hand admin to another member; the caller becomes a parent (and may then leave)."""

@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 
 from api.auth.dependencies import CurrentUser, OptionalUser
 from api.http.deps import SessionDep
+from api.http.openapi import HEADERS, problems
 from api.kernel import ratelimit
 from api.kernel.problems import field_error
 from api.kernel.settings import get_settings
@@ -28,9 +29,12 @@ from db.models.enums import PaymentType, ProjectType
 router = APIRouter(prefix="/search", tags=["search"])
 
 SearchableStatus = Literal["active", "completed", "shelved", "dead"]
-Lat = Annotated[float | None, Query(ge=-90, le=90, description="Centre latitude (0.0 is a valid value)")]
-Lon = Annotated[float | None, Query(ge=-180, le=180, description="Centre longitude")]
-Radius = Annotated[float | None, Query(gt=0, le=20000, description="Radius around the centre, km")]
+Lat = Annotated[float | None, Query(ge=-90, le=90, description="Centre latitude (0.0 is a valid value)",
+                                    openapi_examples={"paris": {"summary": "Paris", "value": 48.8566}})]
+Lon = Annotated[float | None, Query(ge=-180, le=180, description="Centre longitude",
+                                    openapi_examples={"paris": {"summary": "Paris", "value": 2.3522}})]
+Radius = Annotated[float | None, Query(gt=0, le=20000, description="Radius around the centre, km",
+                                       openapi_examples={"city": {"summary": "Within 25 km", "value": 25}})]
 Page = Annotated[int, Query(ge=1, le=10000)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")]
@@ -41,6 +45,34 @@ Envelope = Annotated[bool, Query(description="true: {results, total, page, limit
                                              "false (default, as the original): the list of hits, with "
                                              "X-Total-Count and X-Next-Cursor headers")]
 MAX_ZOOM = 29
+
+# The headers of a list of hits (api.http.openapi.HEADERS says what each means).
+_LIST_HEADERS = {name: HEADERS[name] for name in ("X-Total-Count", "X-Total-Relation", "X-Next-Cursor",
+                                                   "X-Search-Engine")}
+_ENGINE_HEADER = {"X-Search-Engine": HEADERS["X-Search-Engine"]}
+_HIT_TIME = "2025-03-01T09:30:00Z"
+_PROJECT_HIT = {
+    "id": "6f1c1c1e-2b7a-4d53-9d35-0c3a4f0e8b11", "creator_id": "0b9e0f4e-7c1d-4d8e-9a55-3f1f2d6b7a90",
+    "name": "Night Train", "description": "A short thriller shot on a moving train.", "project_type": "short_film",
+    "status": "active", "is_fully_staffed": False, "city": "Paris", "state": None, "country": "France",
+    "latitude": 48.8443, "longitude": 2.3744, "distance_km": 1.87, "created_at": _HIT_TIME,
+    "roles": [{"id": "5d0f6c0e-8f1b-4c2a-b5f4-9e3a2d1c0b7a", "skill_id": 12, "role_title": "Gaffer",
+               "description": "Two night shoots", "slots_available": 1, "slots_filled": 0, "is_filled": False,
+               "payment_type": "paid", "payment_amount": 250.0, "payment_details": "per day"}]}
+_PROJECT_EXAMPLES = {
+    "list": {"summary": "Default: the list of hits (total and cursor in headers)", "value": [_PROJECT_HIT]},
+    "envelope": {"summary": "envelope=true", "value": {
+        "results": [_PROJECT_HIT], "total": 57, "total_relation": "eq", "page": 1, "limit": 1, "sort": "distance",
+        "next_cursor": "WzE4NywiNmYxYzFjMWUiXQ", "facets": {"skills": [{"key": 12, "count": 1, "name": "Gaffer"}],
+                                        "project_types": [{"key": "short_film", "count": 1}],
+                                        "payment_types": [{"key": "paid", "count": 1}],
+                                        "cities": [{"key": "Paris", "count": 1}]}}},
+}
+_USER_HIT = {"id": "9a7e3c51-0d4b-4f6e-8c2a-1b5d7e9f0a13", "user_id": "2c4e6a8b-1d3f-4a5c-9e7b-0f2d4c6e8a1b",
+             "name": "Ana Lima", "profession": "Gaffer", "is_actor": False, "city": "Lyon", "state": None,
+             "country": "France", "years_of_experience": 8, "profile_photo_url": None,
+             "skills": [{"id": 12, "name": "Gaffer", "category": "Lighting"}], "distance_km": 4,
+             "created_at": _HIT_TIME}
 
 
 def _engine_header(response: Response, engine: str) -> None:
@@ -136,10 +168,15 @@ def _paging(sort: str, cursor: str | None, page: int, limit: int, filters) -> tu
     return 0, service.decode_cursor(cursor, filters, sort), None
 
 
-@router.get("/projects", response_model=ProjectSearchResponse | list[ProjectHit], summary="Search projects")
+@router.get("/projects", name="projects", response_model=ProjectSearchResponse | list[ProjectHit],
+            summary="Search projects",
+            responses={200: {"headers": _LIST_HEADERS,
+                             "content": {"application/json": {"examples": _PROJECT_EXAMPLES}}}})
 async def search_projects(
     session: SessionDep, response: Response,
-    query: Annotated[str | None, Query(max_length=200, description="Words that must all occur in name or description")] = None,
+    query: Annotated[str | None,
+                     Query(max_length=200, description="Words that must all occur in name or description",
+                           openapi_examples={"words": {"summary": "Two words", "value": "night train"}})] = None,
     city: Annotated[str | None, Query(max_length=120, description="Exact city, case-insensitive")] = None,
     project_type: Annotated[list[ProjectType] | None, Query(description="Repeatable")] = None,
     skill_id: Annotated[int | None, Query(ge=1)] = None,
@@ -149,13 +186,24 @@ async def search_projects(
     status: Annotated[list[SearchableStatus] | None,
                       Query(description="Default: active and not fully staffed; repeatable")] = None,
     latitude: Lat = None, longitude: Lon = None, max_distance_km: Radius = None,
-    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat",
+                                      openapi_examples={"paris": {"summary": "Paris",
+                                                                  "value": "2.22,48.81,2.47,48.90"}})] = None,
     sort: Annotated[ProjectSort | None,
                     Query(description="Default: relevance with query, else distance with a centre, else newest")] = None,
     page: Page = 1, limit: Limit = 20, cursor: Cursor = None,
     envelope: Envelope = False,
     facets: Annotated[bool, Query(description="Include facet counts (with envelope=true)")] = True,
 ):
+    """Public. Active projects with open roles by default, filtered by words, place, skills, type, payment.
+
+    Answers a bare list of hits (the original shape) with the total in `X-Total-Count` and the next page's
+    cursor in `X-Next-Cursor` (absent on the last page); `envelope=true` answers `{results, total, page,
+    limit, sort, next_cursor, facets}`. Page with `page`/`limit` up to 10,000 hits deep, or follow
+    `cursor` to the end. A centre (`latitude`+`longitude`) adds `distance_km` and may take a radius
+    (`max_distance_km`); `bbox` limits to a map viewport. Default sort: relevance with `query`, else
+    distance with a centre, else newest. Inconsistent parameters are a 422 naming the field.
+    """
     filters = _project_filters(query, city, project_type, skill_id, skill_ids, match, payment_type, status, latitude,
                                longitude, max_distance_km, bbox)
     sort = sort or ("relevance" if filters.query else "distance" if filters.centre else "newest")
@@ -170,11 +218,17 @@ async def search_projects(
     return _shape(result, response, envelope)
 
 
-@router.get("/users", response_model=UserSearchResponse | list[UserHit], summary="Search people")
+@router.get("/users", name="users", response_model=UserSearchResponse | list[UserHit], summary="Search people",
+            responses={200: {"headers": _LIST_HEADERS, "content": {"application/json": {"examples": {
+                "list": {"summary": "Default: the list of hits", "value": [_USER_HIT]}}}}},
+                       **problems(429, s429="Too many people searches from this caller (per minute)")})
 async def search_users(
     session: SessionDep, request: Request, response: Response, user: OptionalUser,
-    name: Annotated[str | None, Query(max_length=120)] = None,
-    profession: Annotated[str | None, Query(max_length=120)] = None,
+    name: Annotated[str | None, Query(max_length=120, description="Words of the person's name",
+                                      openapi_examples={"name": {"summary": "A name", "value": "ana"}})] = None,
+    profession: Annotated[str | None, Query(max_length=120, description="Words of the profession",
+                                            openapi_examples={"gaffer": {"summary": "Gaffer",
+                                                                         "value": "gaffer"}})] = None,
     skill_id: Annotated[int | None, Query(ge=1)] = None,
     skill_ids: SkillIds = None,
     match: Match = "any",
@@ -188,6 +242,14 @@ async def search_users(
     envelope: Envelope = False,
     facets: Annotated[bool, Query(description="Include facet counts (with envelope=true)")] = True,
 ):
+    """Public, rate limited per caller (429 with `Retry-After`). People with a profile, by name, profession,
+    skills, city, actor flag, experience, and distance.
+
+    Nobody's exact location is revealed: distances are whole km (at least 1) from a ~1 km grid point.
+    Shapes, headers and paging as in project search: a bare list with `X-Total-Count` and `X-Next-Cursor`,
+    or the envelope with `envelope=true`. Default sort: distance with a centre, else relevance with
+    `name`/`profession`, else newest.
+    """
     if min_experience is not None and max_experience is not None and min_experience > max_experience:
         raise field_error("max_experience", "must be >= min_experience")
     filters = UserFilters(name=_text(name), profession=_text(profession), city=_text(city), is_actor=is_actor,
@@ -211,12 +273,16 @@ async def search_users(
     return _shape(result, response, envelope)
 
 
-@router.get("/projects/clusters", response_model=ClustersResponse,
-            responses={200: {"content": {"application/geo+json": {}}}}, summary="Map clusters of projects")
+@router.get("/projects/clusters", name="clusters", response_model=ClustersResponse,
+            responses={200: {"headers": _ENGINE_HEADER, "content": {"application/geo+json": {}}}},
+            summary="Map clusters of projects")
 async def project_clusters(
     session: SessionDep, request: Request,
-    zoom: Annotated[int, Query(ge=0, le=MAX_ZOOM, description="Map zoom level")],
-    bbox: Annotated[str | None, Query(description="Viewport: min_lon,min_lat,max_lon,max_lat (required)")] = None,
+    zoom: Annotated[int, Query(ge=0, le=MAX_ZOOM, description="Map zoom level",
+                               openapi_examples={"city": {"summary": "A city", "value": 11}})],
+    bbox: Annotated[str | None, Query(description="Viewport: min_lon,min_lat,max_lon,max_lat (required)",
+                                      openapi_examples={"paris": {"summary": "Paris",
+                                                                  "value": "2.22,48.81,2.47,48.90"}})] = None,
     format: Annotated[Literal["json", "geojson"] | None, Query(description="geojson = RFC 7946")] = None,
     query: Annotated[str | None, Query(max_length=200)] = None,
     city: Annotated[str | None, Query(max_length=120)] = None,
@@ -227,6 +293,11 @@ async def project_clusters(
     payment_type: list[PaymentType] | None = Query(None),
     status: list[SearchableStatus] | None = Query(None),
 ):
+    """Public. The projects of a map viewport (`bbox`, required) grouped into geotile cells a bit finer than
+    `zoom`, with the same filters as project search: each cluster has its count, centroid and bounds, and
+    the project ids when it holds at most 10. `format=geojson` (or `Accept: application/geo+json`) answers
+    an RFC 7946 FeatureCollection of points instead.
+    """
     filters = _project_filters(query, city, project_type, skill_id, skill_ids, match, payment_type, status, None, None,
                                None, bbox, bbox_required=True)
     # A few cells per map tile: precision a bit finer than the zoom.
@@ -240,12 +311,21 @@ async def project_clusters(
     return JSONResponse(result.model_dump(mode="json"), headers=headers)
 
 
-@router.get("/suggest", response_model=SuggestResponse, summary="Autocomplete: projects, skills, people")
+@router.get("/suggest", name="suggest", response_model=SuggestResponse,
+            summary="Autocomplete: projects, skills, people",
+            responses={200: {"headers": _ENGINE_HEADER, "content": {"application/json": {"example": {
+                "q": "gaf", "projects": [], "skills": [{"id": 12, "name": "Gaffer", "category": "Lighting"}],
+                "people": [{"id": _USER_HIT["id"], "user_id": _USER_HIT["user_id"], "name": "Ana Lima",
+                            "profession": "Gaffer", "profile_photo_url": None}]}}}}})
 async def suggest(
     session: SessionDep, response: Response,
-    q: Annotated[str, Query(min_length=1, max_length=100)],
-    size: Annotated[int, Query(ge=1, le=20)] = 5,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="What the person typed so far",
+                            openapi_examples={"prefix": {"summary": "A prefix", "value": "gaf"}})],
+    size: Annotated[int, Query(ge=1, le=20, description="At most this many of each kind")] = 5,
 ) -> SuggestResponse:
+    """Public. As-you-type suggestions, at most `size` of each: open projects and people whose names hold
+    every word of `q`, the last one as a prefix (accents and case ignored), and skills whose names contain
+    or resemble `q`."""
     if not q.strip():
         raise field_error("q", "must contain a letter or digit")
     result, engine = await service.suggest(session, q.strip(), size)
@@ -253,12 +333,20 @@ async def suggest(
     return result
 
 
-@router.get("/projects/recommended", response_model=RecommendedResponse,
-            summary="Open roles for my skills near me (signed in)")
+@router.get("/projects/recommended", name="recommended", response_model=RecommendedResponse,
+            summary="Open roles for my skills near me (signed in)",
+            responses={200: {"headers": {"X-Search-Engine": {
+                **HEADERS["X-Search-Engine"],
+                "description": HEADERS["X-Search-Engine"]["description"] + " Absent when your profile has no "
+                                                                           "skills (nothing to search)."}}},
+                       **problems(404, s404="You have no profile yet")})
 async def recommended(
     session: SessionDep, response: Response, user: CurrentUser,
     max_distance_km: Radius = None, page: Page = 1, limit: Limit = 20,
 ) -> RecommendedResponse:
+    """Active projects, not yours, with open roles that need your profile's skills (`matching_roles`),
+    best first by `score` (skills matched, falling with distance from your profile's place). Only
+    projects within `max_distance_km` of it (default 100 km) when your profile has a place."""
     result, engine = await service.recommended(session, user.id, max_distance_km, page, limit)
     if engine != "none":
         _engine_header(response, engine)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 
 from api.auth.dependencies import CurrentUser
 from api.http.deps import SessionDep
+from api.http.openapi import problems
 from api.kernel.settings import get_settings
 from api.uploads import service
 from api.uploads.receive import FIELD, receive_file
@@ -19,9 +20,9 @@ router = APIRouter(prefix="/upload", tags=["uploads"])
 _MULTIPART_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": [FIELD],
     "properties": {FIELD: {"type": "string", "format": "binary"}}}}}}}
-_ERRORS = {413: {"description": "File larger than the limit"},
-           415: {"description": "Not an accepted type (the detected type is named)"},
-           422: {"description": "The file does not decode/parse, or is too many pixels"}}
+_ERRORS = problems(400, 413, 415, 422, s400="Malformed multipart body or Content-Length",
+                   s413="File larger than the limit", s415="Not an accepted type (the detected type is named)",
+                   s422="No file, an empty one, or one that does not decode/parse, or is too many pixels")
 
 
 async def _receive_and_save(request: Request, session, user_id: uuid.UUID, max_bytes: int, save) -> StoredFileOut:
@@ -35,7 +36,8 @@ async def _receive_and_save(request: Request, session, user_id: uuid.UUID, max_b
     return StoredFileOut.from_row(row)
 
 
-@router.post("/profile-photo", response_model=StoredFileOut, openapi_extra=_MULTIPART_BODY, responses=_ERRORS,
+@router.post("/profile-photo", name="put-photo", response_model=StoredFileOut, openapi_extra=_MULTIPART_BODY,
+             responses={**_ERRORS, **problems(404, s404="You have no profile yet")},
              summary="Upload or replace your profile photo (JPEG, PNG, WebP; max 5 MB)")
 async def upload_profile_photo(request: Request, user: CurrentUser, session: SessionDep) -> StoredFileOut:
     await service.require_profile(session, user.id)
@@ -43,13 +45,16 @@ async def upload_profile_photo(request: Request, user: CurrentUser, session: Ses
                                    service.save_profile_photo)
 
 
-@router.delete("/profile-photo", response_model=MessageOut, summary="Remove your profile photo")
+@router.delete("/profile-photo", name="delete-photo", response_model=MessageOut,
+               summary="Remove your profile photo", responses=problems(404))
 async def delete_profile_photo(user: CurrentUser, session: SessionDep) -> MessageOut:
     await service.delete_profile_photo(session, user.id, get_storage())
     return MessageOut(message="Profile photo deleted")
 
 
-@router.post("/portfolio", response_model=StoredFileOut, openapi_extra=_MULTIPART_BODY, responses=_ERRORS,
+@router.post("/portfolio", name="add-portfolio-item", response_model=StoredFileOut,
+             openapi_extra=_MULTIPART_BODY,
+             responses={**_ERRORS, **problems(409, s409="The portfolio is full: delete an item first")},
              summary="Add a portfolio item (JPEG, PNG, WebP, MP4, MOV, PDF; max 50 MB)")
 async def upload_portfolio(request: Request, user: CurrentUser, session: SessionDep) -> StoredFileOut:
     await service.require_portfolio_room(session, user.id)
@@ -57,13 +62,15 @@ async def upload_portfolio(request: Request, user: CurrentUser, session: Session
                                    service.save_portfolio_item)
 
 
-@router.get("/portfolio", response_model=PortfolioList, summary="List your portfolio items, newest first")
+@router.get("/portfolio", name="list-portfolio", response_model=PortfolioList,
+            summary="List your portfolio items, newest first")
 async def list_portfolio(user: CurrentUser, session: SessionDep) -> PortfolioList:
     rows = await service.list_portfolio(session, user.id)
     return PortfolioList(items=[StoredFileOut.from_row(r) for r in rows], total=len(rows))
 
 
-@router.delete("/portfolio/{item_id}", response_model=MessageOut, summary="Delete one of your portfolio items")
+@router.delete("/portfolio/{item_id}", name="delete-portfolio-item", response_model=MessageOut,
+               responses=problems(404), summary="Delete one of your portfolio items")
 async def delete_portfolio_item(item_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> MessageOut:
     await service.delete_portfolio_item(session, user.id, item_id, get_storage())
     return MessageOut(message="Portfolio item deleted")

@@ -11,15 +11,20 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def assert_problem(resp, status: int, *fragments: str, field: str | None = None) -> dict:
+def assert_problem(resp, status: int, *fragments: str, field: str | None = None, code: str | None = None) -> dict:
     """`resp` is an RFC 9457 problem (status, problem+json, a detail) that leaks no internals; returns the body.
 
-    `fragments` must appear in the response text; `field` must be one of the fields named in `errors`.
+    Every problem has a machine `code` and the `type` made from it (`/problems/<code>`, api/http/README.md);
+    `code`, if given, must be it. `fragments` must appear in the response text; `field` must be one of the
+    fields named in `errors`.
     """
     assert resp.status_code == status, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json"), resp.headers["content-type"]
     body = resp.json()
     assert body["status"] == status and body["detail"]
+    assert body["code"] and body["type"] == f"/problems/{body['code']}", body
+    if code is not None:
+        assert body["code"] == code, (code, body)
     if field is not None:
         fields = [e["field"] for e in body.get("errors", [])]
         assert field in fields, (field, body)
