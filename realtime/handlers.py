@@ -64,15 +64,9 @@ class EventError(Exception):
         self.code, self.reason, self.errors = code, reason, errors
 
 
-# Every code an ack can carry is listed in realtime/README.md (a test checks it).
-_PROBLEM_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "invalid_payload",
-                  429: "rate_limited", 503: "unavailable"}
+# Every code an ack can carry is listed in realtime/README.md (a test checks it). A Problem carries its own
+# code (api.kernel.problems.CODES), the same word a REST client gets for it.
 _UNAVAILABLE_REASON = "A service this needs is unavailable right now; try again in a few seconds"
-
-
-def _problem_code(status: int) -> str:
-    """A Problem's ack code; a status without its own code is `invalid_payload` (4xx) or `internal` (5xx)."""
-    return _PROBLEM_CODES.get(status) or ("invalid_payload" if status < 500 else "internal")
 
 
 def _unavailable(exc: BaseException) -> bool:
@@ -180,7 +174,7 @@ def event(name: str, schema: type[BaseModel] | None, *aliases: str):
                 result = await fn(sid, conn, body)
                 return {"ok": True, **result}
             except Problem as problem:
-                exc = EventError(_problem_code(problem.status), problem.detail, problem.errors)
+                exc = EventError(problem.code, problem.detail, problem.errors)
             except EventError as err:
                 exc = err
             except Exception as error:
