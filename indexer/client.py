@@ -34,14 +34,33 @@ class OrjsonSerializer(JSONSerializer):
         return orjson.loads(s)
 
 
+def opensearch_hosts() -> list[str]:
+    """OPENSEARCH_URL is one node's URL or a comma-separated list of a cluster's nodes (any of them coordinates)."""
+    return [url.strip() for url in get_settings().opensearch_url.split(",") if url.strip()]
+
+
+# A node that died (connection refused/reset) or that answers 502/503/504 while its cluster fails over is marked
+# dead for a while and the request goes to the next node; searches never wait for their own timeout to retry.
+RETRY_ON_STATUS = (502, 503, 504)
+
+
 def connect(timeout_s: float, *, retries: int = 0) -> AsyncOpenSearch:
     """A new client (the caller closes it); `retries` also retries timeouts. The API uses `get_client`."""
-    return AsyncOpenSearch(hosts=[get_settings().opensearch_url], timeout=timeout_s, max_retries=retries,
-                           retry_on_timeout=retries > 0, serializer=OrjsonSerializer())
+    return AsyncOpenSearch(hosts=opensearch_hosts(), timeout=timeout_s, max_retries=retries,
+                           retry_on_timeout=retries > 0, retry_on_status=RETRY_ON_STATUS,
+                           serializer=OrjsonSerializer())
 
 
-_clients: LoopLocal[AsyncOpenSearch] = LoopLocal(lambda: connect(get_settings().opensearch_timeout_s),
-                                                 close=lambda client: client.close())
+def _shared_client() -> AsyncOpenSearch:
+    """The API's and the worker's client: with several nodes, a request that meets a dead node is sent once to
+    each other node (bench/cluster: 0 failed searches with a node killed); timeouts are not retried (a search
+    that timed out falls back to PostGIS rather than wait twice). One node: nothing to retry on."""
+    hosts = opensearch_hosts()
+    return AsyncOpenSearch(hosts=hosts, timeout=get_settings().opensearch_timeout_s, max_retries=len(hosts) - 1,
+                           retry_on_timeout=False, retry_on_status=RETRY_ON_STATUS, serializer=OrjsonSerializer())
+
+
+_clients: LoopLocal[AsyncOpenSearch] = LoopLocal(_shared_client, close=lambda client: client.close())
 
 
 def get_client() -> AsyncOpenSearch:

@@ -45,9 +45,17 @@ async def _check_opensearch() -> str:
         return "not configured (PostGIS search engine)"
     import httpx
 
+    # OPENSEARCH_URL may list a cluster's nodes: the first that answers speaks for the cluster.
+    urls = [url.strip() for url in settings.opensearch_url.split(",") if url.strip()]
     async with httpx.AsyncClient(timeout=2.0) as client:
-        resp = await client.get(f"{settings.opensearch_url}/_cluster/health")
-        resp.raise_for_status()
+        for i, url in enumerate(urls):
+            try:
+                resp = await client.get(f"{url}/_cluster/health")
+                resp.raise_for_status()
+                break
+            except httpx.HTTPError:
+                if i == len(urls) - 1:
+                    raise
         status = resp.json()["status"]
     if status == "red":
         raise RuntimeError("cluster status red")
