@@ -23,6 +23,7 @@ from api.profiles.router import router as profiles_router
 from api.projects.router import router as projects_router
 from api.search.router import router as search_router
 from api.skills.router import router as skills_router
+from api.tiles.router import router as tiles_router
 from api.team.router import router as team_router
 from api.uploads.router import router as uploads_router
 from api.uploads.storage import media_app
@@ -31,7 +32,8 @@ from realtime.handlers import sio  # the Socket.IO server, with every event hand
 
 API_PREFIX = "/api/v1"
 DOMAIN_ROUTERS = [auth_router, profiles_router, skills_router, projects_router, applications_router, team_router,
-                  chat_router, dm_router, uploads_router, search_router]
+                  chat_router, dm_router, uploads_router, search_router,
+                  tiles_router]
 
 
 @asynccontextmanager

@@ -43,6 +43,8 @@ TAGS: list[dict[str, str]] = [
                                        "re-encoded without metadata."},
     {"name": "search", "description": "Projects, people, map clusters, autocomplete and recommendations. OpenSearch "
                                       "answers, with PostGIS as default and fallback (`X-Search-Engine` says which)."},
+    {"name": "tiles", "description": "Vector tiles (MVT) of projects and their TileJSON, for MapLibre and other map "
+                                     "clients: clusters at low zooms, pins from zoom 14, the filters of project search."},
     {"name": "health", "description": "Probes for load balancers and orchestrators, at the root (no `/api/v1`)."},
 ]
 

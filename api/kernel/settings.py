@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     search_total_exact_up_to: int = Field(10_000, ge=1)
     # People search per caller (user, or IP when signed out) and minute: slows location probing.
     search_users_per_minute: int = 60
+    # Map tiles: the pre-aggregated default map (zoom <= 6) is refreshed when older than this (api/tiles).
+    map_grid_max_age_s: float = Field(10.0, ge=0)
     # Chat messages (project and direct, sent or edited, socket or REST) per person and minute:
     # far above how people type, low enough to stop a script flooding a room.
     chat_messages_per_minute: int = 60

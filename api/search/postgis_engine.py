@@ -69,8 +69,11 @@ def _project_where(f: ProjectFilters, params: dict[str, Any]) -> list[str]:
             where.append(f"ST_DWithin(p.location, {CENTRE}, :radius_m, false)")
             params["radius_m"] = f.radius_km * 1000.0
     if f.bbox is not None:
+        # RFC 7946 §5.2: west > east crosses the antimeridian (api/search/geojson.normalise_bbox).
+        lon = ("ST_X(p.location::geometry) BETWEEN :bb_min_lon AND :bb_max_lon" if f.bbox.min_lon <= f.bbox.max_lon
+               else "(ST_X(p.location::geometry) >= :bb_min_lon OR ST_X(p.location::geometry) <= :bb_max_lon)")
         where.append("p.location IS NOT NULL AND ST_Y(p.location::geometry) BETWEEN :bb_min_lat AND :bb_max_lat "
-                     "AND ST_X(p.location::geometry) BETWEEN :bb_min_lon AND :bb_max_lon")
+                     f"AND {lon}")
         params.update(bb_min_lat=f.bbox.min_lat, bb_max_lat=f.bbox.max_lat, bb_min_lon=f.bbox.min_lon,
                       bb_max_lon=f.bbox.max_lon)
     if f.exclude_creator is not None:
@@ -427,3 +430,7 @@ class PostgisEngine:
             doc["roles"] = roles.get(doc["id"], [])
             hits.append(EngineHit(doc=doc, sort=(), score=score_value))
         return EnginePage(hits=hits, total=int(total or 0))
+
+
+# The project filters as SQL, shared with the map tiles (api/tiles/service.py).
+project_where = _project_where

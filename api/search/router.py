@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
@@ -21,6 +21,7 @@ from api.kernel.problems import field_error
 from api.kernel.settings import get_settings
 from api.search import service
 from api.search.textmatch import words
+from api.search.geojson import GEOJSON_MEDIA_TYPE, normalise_bbox, projects_collection
 from api.search.schemas import (MAX_LIMIT, BBox, ClusterQuery, ClustersResponse, Match, Point, ProjectFilters,
                                 ProjectHit, ProjectSearch, ProjectSearchResponse, ProjectSort, RecommendedResponse,
                                 SuggestResponse, UserFilters, UserHit, UserSearch, UserSearchResponse, UserSort)
@@ -99,6 +100,19 @@ def _shape(result: ProjectSearchResponse | UserSearchResponse, response: Respons
     return Response(body, media_type="application/json", headers=headers)
 
 
+def _geojson(result: ProjectSearchResponse, response: Response) -> Response:
+    """The hits as an RFC 7946 FeatureCollection (api/search/geojson.py); total and cursor as in `_shape`."""
+    headers = dict(response.headers)
+    headers["X-Total-Count"] = str(result.total)
+    if result.total_relation == "gte":
+        headers["X-Total-Relation"] = "gte"
+    if result.next_cursor:
+        headers["X-Next-Cursor"] = result.next_cursor
+    hits = _HIT_LISTS[ProjectSearchResponse].dump_python(result.results, mode="json")
+    return JSONResponse(projects_collection(hits, total=result.total, next_cursor=result.next_cursor),
+                        media_type=GEOJSON_MEDIA_TYPE, headers=headers)
+
+
 def _centre(latitude: float | None, longitude: float | None, radius: float | None) -> Point | None:
     if (latitude is None) != (longitude is None):
         missing = "longitude" if longitude is None else "latitude"
@@ -120,14 +134,8 @@ def _bbox(raw: str | None, required: bool = False) -> BBox | None:
         values = []
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise field_error("bbox", "expected four numbers: min_lon,min_lat,max_lon,max_lat")
-    min_lon, min_lat, max_lon, max_lat = values
-    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise field_error("bbox", "longitudes must be within -180..180")
-    if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-        raise field_error("bbox", "latitudes must be within -90..90")
-    if min_lon > max_lon or min_lat > max_lat:
-        raise field_error("bbox", "inverted box: min_lon must be <= max_lon and min_lat <= max_lat")
-    return BBox(min_lon, min_lat, max_lon, max_lat)
+    # Antimeridian crossings and wrapped longitudes, as map clients send them (RFC 7946 §5.2).
+    return BBox(*normalise_bbox(values))
 
 
 def _skills(skill_id: int | None, skill_ids: list[int] | None) -> tuple[int, ...]:
@@ -171,7 +179,7 @@ def _paging(sort: str, cursor: str | None, page: int, limit: int, filters) -> tu
 @router.get("/projects", name="projects", response_model=ProjectSearchResponse | list[ProjectHit],
             summary="Search projects",
             responses={200: {"headers": _LIST_HEADERS,
-                             "content": {"application/json": {"examples": _PROJECT_EXAMPLES}}}})
+                             "content": {"application/json": {"examples": _PROJECT_EXAMPLES}, GEOJSON_MEDIA_TYPE: {}}}})
 async def search_projects(
     session: SessionDep, response: Response,
     query: Annotated[str | None,
@@ -191,6 +199,10 @@ async def search_projects(
                                                                   "value": "2.22,48.81,2.47,48.90"}})] = None,
     sort: Annotated[ProjectSort | None,
                     Query(description="Default: relevance with query, else distance with a centre, else newest")] = None,
+    format: Annotated[Literal["json", "geojson"] | None,
+                      Query(description="geojson: the hits as an RFC 7946 FeatureCollection (as with Accept: "
+                                        "application/geo+json)")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     page: Page = 1, limit: Limit = 20, cursor: Cursor = None,
     envelope: Envelope = False,
     facets: Annotated[bool, Query(description="Include facet counts (with envelope=true)")] = True,
@@ -215,6 +227,8 @@ async def search_projects(
     q = ProjectSearch(filters=filters, sort=sort, limit=limit, offset=offset, after=after, facets=facets and envelope)
     result, engine = await service.search_projects(session, q, shown_page)
     _engine_header(response, engine)
+    if format == "geojson" or (format is None and GEOJSON_MEDIA_TYPE in (accept or "")):
+        return _geojson(result, response)
     return _shape(result, response, envelope)
 
 

@@ -30,6 +30,8 @@ class Point:
 
 @dataclass(frozen=True)
 class BBox:
+    """RFC 7946 §5.2: min_lon > max_lon crosses the antimeridian (api/search/geojson.normalise_bbox)."""
+
     min_lon: float
     min_lat: float
     max_lon: float
@@ -226,10 +228,12 @@ class UserSearchResponse(BaseModel):
 
 
 class Cluster(BaseModel):
+    id: int = Field(description="Numeric id (api/search/geojson.py): the same as the cluster's in vector tiles")
     key: str = Field(description="geotile key zoom/x/y")
     count: int
-    centroid: dict[str, float]
-    bounds: dict[str, float]
+    point_count: int = Field(description="= count, the name supercluster-style clients read")
+    centroid: dict[str, float] = Field(description="Mean lat/lon of its projects, 6 decimals")
+    bounds: dict[str, float] = Field(description="min/max lat/lon of its projects, 6 decimals")
     project_ids: list[uuid.UUID] | None = Field(None, description=f"Only for clusters of at most {CLUSTER_IDS_MAX}")
 
 

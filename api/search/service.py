@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.kernel.problems import field_error, not_found
 from api.kernel.settings import get_settings
 from api.search.breaker import CircuitBreaker
+from api.search.geojson import abbreviated, cluster_key_id, coord
 from api.search.opensearch_engine import EngineUnavailable, OpenSearchEngine
 from api.search.postgis_engine import PostgisEngine
 from api.search.schemas import (MAX_OFFSET_WINDOW, ClusterQuery, Cluster, ClustersResponse,
@@ -207,20 +208,25 @@ async def search_users(session: AsyncSession, q: UserSearch, page: int | None) -
 
 async def project_clusters(session: AsyncSession, q: ClusterQuery, zoom: int) -> tuple[ClustersResponse, str]:
     result, engine = await _run(session, "project_clusters", q)
-    clusters = [Cluster(**h.doc) for h in result.hits]
+    clusters = [Cluster(**{**h.doc, "id": cluster_key_id(h.doc["key"]), "point_count": h.doc["count"],
+                           "centroid": {k: coord(v) for k, v in h.doc["centroid"].items()},
+                           "bounds": {k: coord(v) for k, v in h.doc["bounds"].items()}}) for h in result.hits]
     return ClustersResponse(zoom=zoom, precision=q.precision, total=result.total, clusters=clusters), engine
 
 
 def clusters_geojson(resp: ClustersResponse) -> dict[str, Any]:
-    """RFC 7946 FeatureCollection: one Point per cluster at its centroid ([lon, lat]), bounds as the feature bbox."""
+    """RFC 7946 FeatureCollection: one Point per cluster at its centroid ([lon, lat]), bounds as the feature bbox,
+    the numeric id and supercluster's properties (cluster, cluster_id, point_count, point_count_abbreviated)
+    besides `key` and `count` (what clients of the first version read)."""
     features = []
     for c in resp.clusters:
         features.append({
             "type": "Feature",
-            "id": c.key,
+            "id": c.id,
             "bbox": [c.bounds["min_lon"], c.bounds["min_lat"], c.bounds["max_lon"], c.bounds["max_lat"]],
             "geometry": {"type": "Point", "coordinates": [c.centroid["lon"], c.centroid["lat"]]},
-            "properties": {"key": c.key, "count": c.count,
+            "properties": {"cluster": True, "cluster_id": c.id, "point_count": c.point_count,
+                           "point_count_abbreviated": abbreviated(c.point_count), "key": c.key, "count": c.count,
                            "project_ids": [str(i) for i in c.project_ids] if c.project_ids is not None else None},
         })
     return {"type": "FeatureCollection", "features": features,
