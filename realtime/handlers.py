@@ -27,14 +27,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.auth.sessions import SessionRefused, TokenHolder, ended_sessions, user_for_token
 from api.chat import service
-from api.chat.schemas import (EditMessageIn, MarkReadEvent, MessageRef, OtherUserRef, ProjectRef, SendDirectEvent,
-                              SendMessageIn, TokenIn, UserRef)
+from api.chat.schemas import (DmResumeIn, EditMessageIn, JoinProjectIn, MarkReadEvent, MessageRef, OtherUserRef,
+                              ProjectRef, SendDirectEvent, SendMessageIn, TokenIn, UserRef)
 from api.kernel.problems import Problem
 from api.kernel.redis import get_redis
 from api.kernel.settings import get_settings
 from db.session import get_sessionmaker, raw_connection, unit_of_work
 from db.unavailable import is_database_unavailable
 from realtime import presence
+from realtime.overload import Level, monitor, retry_after_s
 from realtime.publish import NAMESPACE, project_room, user_room
 from realtime.server import sio
 
@@ -59,9 +60,9 @@ _background_started = False
 
 
 class EventError(Exception):
-    def __init__(self, code: str, reason: str, errors: list[dict] | None = None):
+    def __init__(self, code: str, reason: str, errors: list[dict] | None = None, retry_after: float | None = None):
         super().__init__(reason)
-        self.code, self.reason, self.errors = code, reason, errors
+        self.code, self.reason, self.errors, self.retry_after = code, reason, errors, retry_after
 
 
 # Every code an ack can carry is listed in realtime/README.md (a test checks it). A Problem carries its own
@@ -74,10 +75,12 @@ def _unavailable(exc: BaseException) -> bool:
     return isinstance(exc, (RedisConnectionError, RedisTimeoutError)) or is_database_unavailable(exc)
 
 
-def _error(code: str, reason: str, errors: list[dict] | None = None) -> dict:
+def _error(code: str, reason: str, errors: list[dict] | None = None, retry_after: float | None = None) -> dict:
     body: dict[str, Any] = {"code": code, "reason": reason}
     if errors:
         body["errors"] = errors
+    if retry_after is not None:
+        body["retry_after"] = retry_after
     return {"ok": False, "error": body}
 
 
@@ -85,8 +88,7 @@ def _validation_errors(exc: ValidationError) -> list[dict]:
     out = []
     for err in exc.errors():
         reason = err.get("msg", "invalid")
-        if reason.startswith("Value error, "):
-            reason = reason[len("Value error, "):]
+        reason = reason.removeprefix("Value error, ")
         out.append({"field": ".".join(str(p) for p in err.get("loc", ())) or "data", "reason": reason})
     return out
 
@@ -94,6 +96,16 @@ def _validation_errors(exc: ValidationError) -> list[dict]:
 def _in_room(sid: str, room: str) -> bool:
     members = sio.manager.rooms.get(NAMESPACE, {}).get(room)
     return members is not None and sid in members
+
+
+async def _announce(event_name: str, project_id: uuid.UUID | str, user_id: uuid.UUID | str,
+                    user_name: str | None = None, online: list[dict] | None = None) -> None:
+    """user_joined / user_left to the room; dropped first when this process is busy (each one carries the
+    whole online list, so the next one corrects what a dropped one left stale)."""
+    if monitor.level() >= Level.BUSY:
+        monitor.dropped += 1
+        return
+    await service.announce_presence(event_name, project_id, user_id, user_name, online)
 
 
 # ----------------------------------------------------------------- authentication
@@ -133,7 +145,7 @@ async def disconnect(sid: str, reason: Any = None):
     try:
         for project_id in list(conn.projects):
             if _in_room(sid, project_room(project_id)) and await presence.leave(project_id, str(conn.user_id), sid):
-                await service.announce_presence("user_left", project_id, conn.user_id, conn.name)
+                await _announce("user_left", project_id, conn.user_id, conn.name)
         await presence.unregister_connection(str(conn.user_id), sid)
     except Exception:  # the heartbeat expiry cleans up whatever this could not
         log.exception("presence cleanup failed for %s", sid)
@@ -147,8 +159,9 @@ async def _end_session(sid: str, code: str = "token_expired",
 
 # ----------------------------------------------------------------- event plumbing
 
-def event(name: str, schema: type[BaseModel] | None, *aliases: str):
-    """Register a handler that gets a validated payload and returns the ack body."""
+def event(name: str, schema: type[BaseModel] | None, *aliases: str, shed: bool = False):
+    """Register a handler that gets a validated payload and returns the ack body. A `shed` event (new chat
+    work that fans out) is refused with `overloaded` while this process is overloaded (realtime/overload.py)."""
 
     def wrap(fn: Callable[[str, Conn, Any], Awaitable[dict]]):
         async def handler(sid: str, *args):
@@ -159,6 +172,10 @@ def event(name: str, schema: type[BaseModel] | None, *aliases: str):
                 await _end_session(sid)
                 return _error("token_expired", "The access token has expired: refresh it and connect again")
             try:
+                if shed and monitor.level() is Level.OVERLOADED:
+                    monitor.refused += 1
+                    raise EventError("overloaded", "The server is overloaded: nothing was stored; retry after "
+                                     "`retry_after` seconds", retry_after=retry_after_s())
                 if schema is None:
                     body = None
                 else:
@@ -185,7 +202,7 @@ def event(name: str, schema: type[BaseModel] | None, *aliases: str):
                     log.exception("socket event %s failed", name)
                     exc = EventError("internal", "An unexpected error occurred. It has been logged.")
             await sio.emit("error", {"event": name, "code": exc.code, "reason": exc.reason}, to=sid)
-            return _error(exc.code, exc.reason, exc.errors)
+            return _error(exc.code, exc.reason, exc.errors, exc.retry_after)
 
         for event_name in (name, *aliases):
             sio.on(event_name, handler)
@@ -214,8 +231,8 @@ async def renew(sid: str, conn: Conn, body: TokenIn) -> dict:
 # ----------------------------------------------------------------- project rooms
 
 
-@event("join_project", ProjectRef)
-async def join_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
+@event("join_project", JoinProjectIn)
+async def join_project(sid: str, conn: Conn, body: JoinProjectIn) -> dict:
     project_id, room = str(body.project_id), project_room(body.project_id)
     async with get_sessionmaker()() as session:
         await service.require_member(session, body.project_id, conn.user_id)
@@ -227,17 +244,24 @@ async def join_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
         still_member = await service.member_role(session, body.project_id, conn.user_id) is not None
         state = await service.read_state(session, body.project_id, conn.user_id) if still_member else None
         online = await service.online_users(session, body.project_id, conn.user_id, check_member=False)
+        # A reconnecting client's gap, read only now that the socket is in the room (so every later message
+        # reaches it live) and only for a member.
+        missed = (await service.missed_messages(session, body.project_id, body.last_message_id)
+                  if state is not None and body.last_message_id is not None else None)
     if state is None:
         await sio.leave_room(sid, room)
         if await presence.leave(project_id, str(conn.user_id), sid):
-            await service.announce_presence("user_left", project_id, conn.user_id, conn.name)
+            await _announce("user_left", project_id, conn.user_id, conn.name)
         raise EventError("forbidden", "Only members of this project can use its chat")
     conn.projects.add(project_id)
     online_users = [u.model_dump(mode="json") for u in online.online_users]
     if came_online:
-        await service.announce_presence("user_joined", project_id, conn.user_id, conn.name, online_users)
-    return {"project_id": project_id, "online_users": online_users,
-            "last_read_message_id": state.last_read_message_id, "unread_count": state.unread_count}
+        await _announce("user_joined", project_id, conn.user_id, conn.name, online_users)
+    ack = {"project_id": project_id, "online_users": online_users,
+           "last_read_message_id": state.last_read_message_id, "unread_count": state.unread_count}
+    if missed is not None:
+        ack["missed"] = missed.model_dump(mode="json")
+    return ack
 
 
 @event("leave_project", ProjectRef)
@@ -247,19 +271,21 @@ async def leave_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
     if _in_room(sid, project_room(project_id)):
         await sio.leave_room(sid, project_room(project_id))
         if await presence.leave(project_id, str(conn.user_id), sid):
-            await service.announce_presence("user_left", project_id, conn.user_id, conn.name)
+            await _announce("user_left", project_id, conn.user_id, conn.name)
     return {"project_id": project_id}
 
 
-@event("send_message", SendMessageIn)
+@event("send_message", SendMessageIn, shed=True)
 async def send_message(sid: str, conn: Conn, body: SendMessageIn) -> dict:
     # Stored (and committed) first, broadcast second; membership is checked inside the INSERT.
+    asked = time.perf_counter()
     async with raw_connection() as db:
+        monitor.note_db_wait(time.perf_counter() - asked)
         message = await service.send_message(db, body.project_id, conn.user_id, body.content, conn.name)
     return {"message": message.model_dump(mode="json")}
 
 
-@event("edit_message", EditMessageIn)
+@event("edit_message", EditMessageIn, shed=True)
 async def edit_message(sid: str, conn: Conn, body: EditMessageIn) -> dict:
     async with unit_of_work() as session:
         message = await service.edit_message(session, body.message_id, conn.user_id, body.content)
@@ -282,13 +308,21 @@ async def _throttled(kind: str, scope: str, user_id: uuid.UUID) -> bool:
     return not await get_redis().set(key, "1", nx=True, px=interval_ms)
 
 
+def _shed_signal() -> bool:
+    """Typing signals are the first thing a busy process drops (they are repeated while people type)."""
+    if monitor.level() >= Level.BUSY:
+        monitor.dropped += 1
+        return True
+    return False
+
+
 @event("typing", ProjectRef)
 async def typing(sid: str, conn: Conn, body: ProjectRef) -> dict:
     project_id = str(body.project_id)
     # Being in the room is the check: a removed member has been taken out of it.
     if project_id not in conn.projects or not _in_room(sid, project_room(project_id)):
         raise EventError("not_joined", "Join the project chat first (join_project)")
-    if await _throttled("typing", project_id, conn.user_id):
+    if _shed_signal() or await _throttled("typing", project_id, conn.user_id):
         return {"throttled": True}
     await sio.emit("typing", {"project_id": project_id, "user_id": str(conn.user_id), "user_name": conn.name},
                    room=project_room(project_id), skip_sid=sid)
@@ -312,7 +346,7 @@ async def unread_counts(sid: str, conn: Conn, body: None) -> dict:
 # ----------------------------------------------------------------- direct messages
 
 
-@event("send_dm", SendDirectEvent)
+@event("send_dm", SendDirectEvent, shed=True)
 async def send_dm(sid: str, conn: Conn, body: SendDirectEvent) -> dict:
     async with unit_of_work() as session:
         message = await service.send_direct(session, conn.user_id, body.to_user_id, body.content, skip_sid=sid)
@@ -321,13 +355,21 @@ async def send_dm(sid: str, conn: Conn, body: SendDirectEvent) -> dict:
 
 @event("dm_typing", UserRef)
 async def dm_typing(sid: str, conn: Conn, body: UserRef) -> dict:
-    if await _throttled("dm_typing", str(body.to_user_id), conn.user_id):
+    if _shed_signal() or await _throttled("dm_typing", str(body.to_user_id), conn.user_id):
         return {"throttled": True}
     async with get_sessionmaker()() as session:
         await service.can_message(session, conn.user_id, body.to_user_id)
     await sio.emit("dm_typing", {"user_id": str(conn.user_id), "user_name": conn.name},
                    room=user_room(body.to_user_id))
     return {"throttled": False}
+
+
+@event("dm_resume", DmResumeIn)
+async def dm_resume(sid: str, conn: Conn, body: DmResumeIn) -> dict:
+    """A reconnecting client's missed direct messages (this socket joined its user room on connect)."""
+    async with get_sessionmaker()() as session:
+        missed = await service.missed_direct(session, conn.user_id, body.last_message_id)
+    return {"missed": missed.model_dump(mode="json")}
 
 
 @event("dm_mark_read", OtherUserRef)
@@ -350,6 +392,12 @@ def _ensure_background() -> None:
         # (measured in bench/realtime, see bench/results/realtime.md).
         gc.freeze()
         sio.start_background_task(_background)
+        sio.start_background_task(monitor.run, _queued_packets)
+
+
+def _queued_packets() -> int:
+    """Engine.IO packets waiting in this process's socket queues (their writers are behind)."""
+    return sum(socket.queue.qsize() for socket in list(sio.eio.sockets.values()))
 
 
 async def _revalidate() -> None:
@@ -384,9 +432,9 @@ async def _tick() -> None:
         conn.projects = {p for p in conn.projects if _in_room(sid, project_room(p))}
         entries.append((sid, str(conn.user_id), sorted(conn.projects)))
     for project_id, user_id in await presence.heartbeat(entries):
-        await service.announce_presence("user_joined", project_id, user_id)
+        await _announce("user_joined", project_id, user_id)
     for project_id, user_id in await presence.sweep():
-        await service.announce_presence("user_left", project_id, user_id)
+        await _announce("user_left", project_id, user_id)
 
 
 async def _background() -> None:

@@ -23,6 +23,8 @@ def _not_blank(value: str) -> str:
 Content = Annotated[str, Field(min_length=1, max_length=CONTENT_MAX), AfterValidator(_not_blank),
                     AfterValidator(check_text)]
 MessageId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+# The last message id a reconnecting client saw (0: none yet, send the newest ones).
+LastSeenId = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
 
 
 class _In(BaseModel):
@@ -67,6 +69,16 @@ class MarkReadIn(BaseModel):
     message_id: MessageId
 
 
+class Missed(BaseModel):
+    """What a reconnecting client missed, oldest first (see realtime/README.md, "Reconnecting").
+
+    `complete` is false when more than the bound were missed: `messages` then holds the newest of
+    them, and the older ones are paged from the history endpoint with `before_id=messages[0].id`."""
+
+    messages: list[MessageOut]
+    complete: bool
+
+
 class ReadState(BaseModel):
     project_id: uuid.UUID
     last_read_message_id: int | None
@@ -95,6 +107,10 @@ class Done(BaseModel):
 # Socket.IO event payloads
 class ProjectRef(_In):
     project_id: uuid.UUID = Field(strict=False)
+
+
+class JoinProjectIn(ProjectRef):
+    last_message_id: LastSeenId | None = None
 
 
 class SendMessageIn(ProjectRef):
@@ -168,6 +184,17 @@ class UserRef(_In):
 
 class OtherUserRef(_In):
     other_user_id: uuid.UUID = Field(strict=False)
+
+
+class MissedDirect(BaseModel):
+    """Direct messages a reconnecting client missed, oldest first; `complete` as in `Missed`."""
+
+    messages: list[DirectMessageOut]
+    complete: bool
+
+
+class DmResumeIn(_In):
+    last_message_id: LastSeenId
 
 
 class OnlineStatus(BaseModel):

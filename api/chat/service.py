@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 
 import asyncpg
 from sqlalchemy import and_, delete, func, or_, select, text, update
@@ -20,8 +21,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.chat.schemas import (BlockedUser, BlockList, Conversation, ConversationList, DirectMessageOut,
-                              DirectMessagePage, MessageOut, MessagePage, OnlineStatus, OnlineUser, OnlineUsers,
-                              ReadReceipt, ReadReceipts, ReadState, UnreadList)
+                              DirectMessagePage, MessageOut, MessagePage, Missed, MissedDirect, OnlineStatus,
+                              OnlineUser, OnlineUsers, ReadReceipt, ReadReceipts, ReadState, UnreadList)
 from api.kernel import after_commit as transaction
 from api.kernel import ratelimit
 from api.kernel.problems import Problem, field_error, forbidden, not_found
@@ -201,6 +202,41 @@ async def list_messages(session: AsyncSession, project_id: uuid.UUID, user_id: u
                        last_read_message_id=last_read)
 
 
+# ----------------------------------------------------------------- recovery after a reconnect
+#
+# A reconnecting client passes the last message id it saw and gets what came after it, from the stored
+# messages (python-socketio has no connection state recovery of its own). Ids are drawn before commit,
+# and each message is published after its commit, so under concurrent sends a lower id can reach a
+# client after a higher one: the answer also repeats the messages stored up to RECOVERY_OVERLAP before
+# the last one seen (at most RECOVERY_OVERLAP_MAX, within RECOVERY_OVERLAP_IDS ids, which bounds the
+# index walk), and the client drops the ids it already has.
+RECOVERY_OVERLAP = timedelta(seconds=5)
+RECOVERY_OVERLAP_IDS = 5000
+RECOVERY_OVERLAP_MAX = 50
+
+
+async def missed_messages(session: AsyncSession, project_id: uuid.UUID, last_seen_id: int) -> Missed:
+    """The project's messages after `last_seen_id`, oldest first, at most CHAT_RECOVERY_MAX_MESSAGES: the newest
+    of them, `complete=False`, when more were missed. The caller has checked membership (join_project does,
+    after entering the room, so every later message reaches the socket live and none falls between)."""
+    bound = get_settings().chat_recovery_max_messages
+    base = (select(Message, func.coalesce(Profile.name, FALLBACK_NAME).label("sender_name"))
+            .outerjoin(Profile, Profile.user_id == Message.sender_id).where(Message.project_id == project_id))
+    newer = (await session.execute(base.where(Message.id > last_seen_id)
+                                   .order_by(Message.id.desc()).limit(bound + 1))).all()
+    complete = len(newer) <= bound
+    rows = newer[:bound][::-1]
+    if complete and last_seen_id:
+        seen_at = (select(Message.sent_at).where(Message.project_id == project_id, Message.id <= last_seen_id)
+                   .order_by(Message.id.desc()).limit(1).scalar_subquery())
+        overlap = (await session.execute(
+            base.where(Message.id < last_seen_id, Message.id > last_seen_id - RECOVERY_OVERLAP_IDS,
+                       Message.sent_at >= seen_at - RECOVERY_OVERLAP)
+            .order_by(Message.id.desc()).limit(RECOVERY_OVERLAP_MAX))).all()
+        rows = overlap[::-1] + rows
+    return Missed(messages=[_message_out(r.Message, r.sender_name) for r in rows], complete=complete)
+
+
 async def _unread(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID, after_id: int | None) -> int:
     return await session.scalar(select(func.count()).select_from(Message).where(
         Message.project_id == project_id, Message.id > (after_id or 0), Message.sender_id != user_id,
@@ -377,6 +413,34 @@ async def history(session: AsyncSession, me: uuid.UUID, other: uuid.UUID, before
     page = rows[:limit]
     return DirectMessagePage(other_user_id=other, messages=[_dm_out(m) for m in page],
                              next_before_id=page[-1].id if len(rows) > limit else None)
+
+
+async def _my_direct(session: AsyncSession, me: uuid.UUID, *conditions, limit: int) -> list[DirectMessage]:
+    """My direct messages (sent and received) matching `conditions`, newest first: one index walk per side."""
+    sides = []
+    for side in (DirectMessage.sender_id, DirectMessage.recipient_id):
+        stmt = select(DirectMessage).where(side == me, *conditions).order_by(DirectMessage.id.desc()).limit(limit)
+        sides += (await session.execute(stmt)).scalars().all()
+    return sorted(sides, key=lambda m: m.id, reverse=True)[:limit]
+
+
+async def missed_direct(session: AsyncSession, me: uuid.UUID, last_seen_id: int) -> MissedDirect:
+    """My direct messages after `last_seen_id` (received, and sent from my other tabs), oldest first; bounded
+    and overlapping like `missed_messages`. My socket is in my user room since it connected, so later
+    messages reach it live."""
+    bound = get_settings().chat_recovery_max_messages
+    newer = await _my_direct(session, me, DirectMessage.id > last_seen_id, limit=bound + 1)
+    complete = len(newer) <= bound
+    rows = newer[:bound][::-1]
+    if complete and last_seen_id:
+        last = await _my_direct(session, me, DirectMessage.id <= last_seen_id, limit=1)
+        if last:
+            overlap = await _my_direct(session, me, DirectMessage.id < last_seen_id,
+                                       DirectMessage.id > last_seen_id - RECOVERY_OVERLAP_IDS,
+                                       DirectMessage.sent_at >= last[0].sent_at - RECOVERY_OVERLAP,
+                                       limit=RECOVERY_OVERLAP_MAX)
+            rows = overlap[::-1] + rows
+    return MissedDirect(messages=[_dm_out(m) for m in rows], complete=complete)
 
 
 async def mark_direct_read(session: AsyncSession, me: uuid.UUID, other: uuid.UUID) -> int:

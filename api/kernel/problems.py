@@ -56,6 +56,8 @@ CODES: dict[str, Kind] = {
     "internal": Kind(500, "A bug on our side, logged with its traceback. Retry later."),
     "unavailable": Kind(503, "A service this needs (database, Redis, e-mail, file storage) cannot be reached right "
                              "now: retry after `Retry-After` seconds when given, else in a few seconds."),
+    "overloaded": Kind(503, "The server is past its capacity and refused this new work at once (nothing was stored): "
+                            "retry after `retry_after` seconds (Socket.IO chat sends; realtime/README.md)."),
 }
 # The code of a status when the raiser names none (the Socket.IO acks use the same words).
 _STATUS_CODES: dict[int, str] = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

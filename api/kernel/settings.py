@@ -112,6 +112,14 @@ class Settings(BaseSettings):
     realtime_revalidate_s: float = Field(30.0, gt=0)
     # At most one typing event per user and room in this interval.
     chat_typing_interval_s: float = Field(2.0, ge=0)
+    # A reconnecting client gets at most this many missed messages per room (or DM) on rejoin; beyond it,
+    # it is told to page the history (realtime/README.md, "Reconnecting").
+    chat_recovery_max_messages: int = Field(200, ge=1, le=1000)
+    # Overload shedding per process (realtime/overload.py): past any of these, new sends are refused with
+    # `overloaded` and a retry hint; past half of one, typing and presence broadcasts are dropped.
+    realtime_shed_lag_ms: float = Field(250.0, gt=0)  # event-loop lag
+    realtime_shed_queue_depth: int = Field(20_000, ge=1)  # packets waiting in the process's socket queues
+    realtime_shed_db_wait_ms: float = Field(250.0, gt=0)  # wait for a pooled database connection
 
     @model_validator(mode="after")
     def _presence_expiry_covers_heartbeats(self) -> "Settings":

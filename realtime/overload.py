@@ -1,0 +1,109 @@
+"""Overload shedding: a process that cannot keep up refuses new chat work at once instead of queueing it.
+
+Past its capacity a Socket.IO process does not slow down gracefully: every accepted send adds fan-out
+work, the event loop falls seconds behind, pings go unanswered, sockets time out and acks never come
+(bench/results/realtime.md). So each process watches three signs of falling behind:
+
+- event-loop lag: a probe task sleeps `PROBE_S` and notes how late it wakes. A handler also sees how
+  late the probe is *right now*, so a stall is noticed by the first event that runs behind it, not
+  only once the probe catches up;
+- outgoing queue depth: Engine.IO packets waiting in this process's socket queues (sockets whose
+  writer is behind), summed every `QUEUE_EVERY_S`;
+- database wait: how long the last sends waited for a pooled connection.
+
+Each sign is a decaying peak: a new high counts at once, then fades with a time constant of `DECAY_S`, so a
+sustained overload keeps the sign up while one stall (a garbage collection, a neighbour on a shared CPU) is
+forgotten within a fraction of a second. Past half a threshold the process is
+*busy*: typing and presence broadcasts are dropped (they are refreshed by the next one). Past a
+threshold it is *overloaded*: new sends are refused with the ack code `overloaded` and a retry hint,
+before any database or Redis work, so the refusal costs microseconds and the work already accepted
+(and the heartbeats that keep sockets alive) gets the loop. Thresholds: REALTIME_SHED_LAG_MS,
+REALTIME_SHED_QUEUE_DEPTH, REALTIME_SHED_DB_WAIT_MS (api/kernel/settings.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Callable
+from enum import IntEnum
+
+from api.kernel.settings import get_settings
+
+PROBE_S = 0.02
+QUEUE_EVERY_S = 0.25
+DECAY_S = 0.25
+
+
+class Level(IntEnum):
+    NORMAL = 0
+    BUSY = 1  # drop typing and presence broadcasts
+    OVERLOADED = 2  # refuse new sends too
+
+
+class _Peak:
+    """The highest value seen, fading by a factor e every DECAY_S."""
+
+    def __init__(self) -> None:
+        self.value, self.at = 0.0, 0.0
+
+    def note(self, value: float, now: float) -> None:
+        if value >= self.get(now):
+            self.value, self.at = value, now
+
+    def get(self, now: float) -> float:
+        return self.value * math.exp(-(now - self.at) / DECAY_S)
+
+
+class Monitor:
+    """This process's load signs (one per process: the Socket.IO server runs on one event loop)."""
+
+    def __init__(self) -> None:
+        self.lag_ms, self.queue_depth, self.db_wait_ms = _Peak(), _Peak(), _Peak()
+        self._probe_due: float | None = None  # loop time the probe should wake at
+        self.refused = 0  # sends refused since start (for operators and the benchmark's logs)
+        self.dropped = 0  # typing / presence broadcasts dropped
+
+    async def run(self, queued_packets: Callable[[], int]) -> None:
+        """The probe: runs for the life of the process."""
+        loop = asyncio.get_running_loop()
+        next_queue_check = 0.0
+        while True:
+            self._probe_due = loop.time() + PROBE_S
+            await asyncio.sleep(PROBE_S)
+            now = loop.time()
+            self.lag_ms.note(max(0.0, now - self._probe_due) * 1000, now)
+            if now >= next_queue_check:
+                next_queue_check = now + QUEUE_EVERY_S
+                self.queue_depth.note(queued_packets(), now)
+
+    def note_db_wait(self, seconds: float) -> None:
+        self.db_wait_ms.note(seconds * 1000, asyncio.get_running_loop().time())
+
+    def current_lag_ms(self) -> float:
+        now = asyncio.get_running_loop().time()
+        late = (now - self._probe_due) * 1000 if self._probe_due is not None else 0.0
+        return max(self.lag_ms.get(now), late)
+
+    def level(self) -> Level:
+        settings = get_settings()
+        now = asyncio.get_running_loop().time()
+        load = max(self.current_lag_ms() / settings.realtime_shed_lag_ms,
+                   self.queue_depth.get(now) / settings.realtime_shed_queue_depth,
+                   self.db_wait_ms.get(now) / settings.realtime_shed_db_wait_ms)
+        if load >= 1:
+            return Level.OVERLOADED
+        return Level.BUSY if load >= 0.5 else Level.NORMAL
+
+    def signs(self) -> dict:
+        now = asyncio.get_running_loop().time()
+        return {"lag_ms": round(self.current_lag_ms(), 1), "queue_depth": int(self.queue_depth.get(now)),
+                "db_wait_ms": round(self.db_wait_ms.get(now), 1)}
+
+
+def retry_after_s() -> float:
+    """The retry hint of a refusal: 1-2 s, jittered so the refused clients do not all come back together."""
+    return round(1.0 + random.random(), 2)
+
+
+monitor = Monitor()
