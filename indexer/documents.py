@@ -145,11 +145,12 @@ async def load_docs(session: AsyncSession, kind: str, ids: Iterable[uuid.UUID | 
     return docs
 
 
-async def scan_docs(session: AsyncSession, kind: str, batch_size: int) -> AsyncIterator[list[Doc]]:
-    """Every searchable row, in id order, `batch_size` at a time (keyset pagination: no OFFSET)."""
+async def scan_docs(session: AsyncSession, kind: str, batch_size: int,
+                    after: str | None = None) -> AsyncIterator[list[Doc]]:
+    """Every searchable row with an id above `after` (a resumed reindex's checkpoint), in id order, `batch_size`
+    at a time (keyset pagination: no OFFSET)."""
     alias = _ALIAS[kind]
     build = _SOURCE[kind]
-    after: str | None = None
     while True:
         where = SEARCHABLE_SQL[kind] + (f" AND {alias}.id > CAST(:after AS uuid)" if after else "")
         params = {"limit": batch_size, **({"after": after} if after else {})}

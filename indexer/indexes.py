@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from opensearchpy import AsyncOpenSearch, NotFoundError
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError
 
 from api.kernel.redis import get_redis
 from api.kernel.settings import get_settings
@@ -19,45 +23,70 @@ from indexer.mappings import index_body, index_pattern, new_index_name
 
 log = logging.getLogger("filmo.indexer")
 _ensured: set[str] = set()
-
-
-@asynccontextmanager
-async def redis_lock(name: str, ttl_s: int = 120, wait_s: float = 30.0) -> AsyncIterator["Lock"]:
-    """A cross-process lock in Redis (SET NX with a TTL, released only by its owner)."""
-    lock = Lock(f"filmo:{get_settings().queue_namespace}:lock:{name}", ttl_s)
-    await lock.acquire(wait_s)
-    try:
-        yield lock
-    finally:
-        await lock.release()
-
-
-class Lock:
-    def __init__(self, key: str, ttl_s: int) -> None:
-        self.key, self.ttl_s, self.token = key, ttl_s, secrets.token_hex(8)
-
-    async def acquire(self, wait_s: float) -> None:
-        redis = get_redis()
-        deadline = asyncio.get_running_loop().time() + wait_s
-        while not await redis.set(self.key, self.token, nx=True, ex=self.ttl_s):
-            if asyncio.get_running_loop().time() > deadline:
-                raise LockBusy(f"another process holds {self.key}")
-            await asyncio.sleep(0.2)
-
-    async def extend(self) -> None:
-        redis = get_redis()
-        if await redis.get(self.key) == self.token:
-            await redis.expire(self.key, self.ttl_s)
-
-    async def release(self) -> None:
-        redis = get_redis()
-        # Compare-and-delete so a lock that expired and was taken by someone else is left alone.
-        await redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
-                         "return 0", 1, self.key, self.token)
+_HOST = socket.gethostname()
 
 
 class LockBusy(RuntimeError):
     pass
+
+
+def lock_key(name: str) -> str:
+    return f"filmo:{get_settings().queue_namespace}:lock:{name}"
+
+
+def _holder_died(token: str | None) -> bool:
+    """The token names its holder (`host:pid:uuid`): a holder on this host whose process is gone died without
+    releasing (SIGKILL, OOM), and waiting out its TTL would only delay the operator's retry."""
+    if not token or token.count(":") < 2:
+        return False
+    host, pid, _ = token.split(":", 2)
+    if host != _HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+@asynccontextmanager
+async def redis_lock(name: str, ttl_s: float = 30, wait_s: float = 30.0) -> AsyncIterator[Lock]:
+    """A cross-process lock: redis-py's own `Lock` (acquire, atomic `extend` and owner-only release are Lua).
+
+    The TTL stays short so a crashed holder frees it soon, and a heartbeat task extends it every ttl/3 while the
+    body runs, however long one step takes (a bulk load with backoff, a refresh). A holder on this host that
+    is no longer running is recognised at once and its lock taken over. Raises LockBusy after `wait_s`.
+    """
+    redis = get_redis()
+    key = lock_key(name)
+    lock = Lock(redis, key, timeout=ttl_s, sleep=0.2, blocking_timeout=wait_s, thread_local=False)
+    token = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}"
+    if not await lock.acquire(blocking=False, token=token):
+        held = await redis.get(key)
+        if _holder_died(held):
+            dead = Lock(redis, key, thread_local=False, raise_on_release_error=False)
+            dead.local.token = held.encode()
+            await dead.release()  # compare-and-delete: only if that dead holder's token is still there
+            log.warning("took over %s from %s, which is no longer running", key, held)
+        if not await lock.acquire(token=token):
+            raise LockBusy(f"another process holds {key} ({held or 'just released'})")
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(ttl_s / 3)
+            await lock.extend(ttl_s, replace_ttl=True)
+
+    beat = asyncio.create_task(heartbeat())
+    try:
+        yield lock
+    finally:
+        beat.cancel()
+        with suppress(asyncio.CancelledError, LockError):
+            await beat
+        with suppress(LockError):  # expired and taken over meanwhile: not ours to delete
+            await lock.release()
 
 
 @asynccontextmanager

@@ -5,21 +5,33 @@ import copy
 import json
 from datetime import datetime, timezone
 from functools import lru_cache
+from importlib import resources
+from importlib.abc import Traversable
 from pathlib import Path
 
 from indexer.client import INDEXES, alias_name
 
-MAPPINGS_DIR = Path(__file__).resolve().parents[1] / "search_mappings"
 # Outbox entity name -> index kind.
 KIND_OF_ENTITY = {"project": "projects", "profile": "profiles"}
 ENTITY_OF_KIND = {kind: entity for entity, kind in KIND_OF_ENTITY.items()}
+
+
+def mappings_dir() -> Traversable:
+    """The installed `search_mappings` package (package data of the wheel: works from any working directory).
+
+    An editable install made before search_mappings/ became a package does not map it; the checkout's folder
+    is the same files (re-running infra/install.sh removes the need)."""
+    try:
+        return resources.files("search_mappings")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[1] / "search_mappings"
 
 
 @lru_cache
 def _load(kind: str) -> tuple[int, dict]:
     if kind not in INDEXES:
         raise ValueError(f"unknown index kind {kind!r}")
-    raw = json.loads((MAPPINGS_DIR / f"{kind}.json").read_text())
+    raw = json.loads(mappings_dir().joinpath(f"{kind}.json").read_text(encoding="utf-8"))
     version = int(raw.pop("_filmo_version", None) or raw["mappings"]["_meta"]["version"])
     return version, raw
 

@@ -1,0 +1,190 @@
+"""`filmo reindex` survives what operators do to it: Ctrl-C, a kill -9, a document OpenSearch refuses.
+
+Through the real CLI (subprocesses) on the real services. Each test uses its own index prefix, so its alias
+starts empty.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from tests.helpers.processes import cli
+from tests.helpers.run import REPO, RUN_ID, TMP
+
+pytestmark = pytest.mark.usefixtures("close_opensearch_client")
+
+
+async def seed_projects(n: int, poison: int | None = None) -> None:
+    """Rows straight in SQL (no outbox), as in a database that exists before its first reindex; project number
+    `poison` is named 'Poison pill'."""
+    from db.session import unit_of_work
+
+    async with unit_of_work() as session:
+        owner = (await session.execute(text(
+            "INSERT INTO users (email, password_hash, is_verified) VALUES (:e, 'x', true) RETURNING id"),
+            {"e": f"owner-{uuid.uuid4().hex[:8]}@example.com"})).scalar()
+        await session.execute(text("""
+            INSERT INTO projects (creator_id, name, description, project_type, city, location, open_skill_ids,
+                                  open_payment_types)
+            SELECT :owner, CASE WHEN g = :poison THEN 'Poison pill' ELSE 'Seeded project ' || g END,
+                   'A seeded drama', 'short_film', 'Los Angeles',
+                   ST_SetSRID(ST_MakePoint(-118.24 + (g % 50) * 0.01, 34.05 + (g % 37) * 0.01), 4326)::geography,
+                   ARRAY[(g % 94) + 1], ARRAY['paid']
+            FROM generate_series(1, :n) g"""), {"owner": owner, "n": n, "poison": poison or -1})
+        await session.execute(text("""
+            INSERT INTO project_roles (project_id, skill_id, role_title, payment_type, slots_available, slots_filled)
+            SELECT id, open_skill_ids[1], 'Seeded role', 'paid', 2, 0 FROM projects WHERE creator_id = :owner"""),
+                              {"owner": owner})
+
+
+def progress_of(prefix: str) -> dict | None:
+    """The reindex checkpoint as the CLI writes it: Redis key filmo:<QUEUE_NAMESPACE>:reindex:<alias>."""
+    import redis
+
+    raw = redis.Redis.from_url(os.environ["REDIS_URL"]).get(
+        f"filmo:{os.environ['QUEUE_NAMESPACE']}:reindex:{prefix}projects")
+    return json.loads(raw) if raw else None
+
+
+def start_reindex(env: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "reindex", "projects", *args], cwd=REPO,
+                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_loaded(prefix: str, proc: subprocess.Popen, at_least: int, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = progress_of(prefix)
+        if state and state["state"] == "running" and state["loaded"] >= at_least:
+            return state
+        assert proc.poll() is None, f"reindex ended before {at_least} rows: {proc.communicate()}"
+        time.sleep(0.02)
+    raise AssertionError(f"reindex did not reach {at_least} rows in {timeout}s: {progress_of(prefix)}")
+
+
+async def index_contents(index: str) -> dict[str, tuple[int, dict]]:
+    from opensearchpy.helpers import async_scan
+
+    from indexer.client import get_client
+
+    return {hit["_id"]: (hit["_version"], hit["_source"])
+            async for hit in async_scan(get_client(), index=index, query={"query": {"match_all": {}}, "version": True},
+                                        size=2000)}
+
+
+async def postgis_documents() -> dict[str, tuple[int, dict]]:
+    from db.session import get_sessionmaker
+    from indexer.documents import load_docs
+
+    async with get_sessionmaker()() as session:
+        ids = [str(row[0]) for row in await session.execute(text("SELECT id FROM projects"))]
+        docs = await load_docs(session, "projects", ids)
+    return {doc.id: (doc.version, doc.source) for doc in docs if doc.source is not None}
+
+
+async def test_a_reindex_stopped_with_ctrl_c_then_killed_resumes_and_ends_with_the_same_documents():
+    total = 12_000
+    await seed_projects(total)
+    prefix = f"test_{RUN_ID}_resume{uuid.uuid4().hex[:4]}_"
+    env = {"OPENSEARCH_INDEX_PREFIX": prefix}
+    knobs = ("--batch-size", "100", "--concurrency", "1")
+
+    # Ctrl-C half way: exit 130, one line, the index and the checkpoint stay.
+    first = start_reindex(env, *knobs)
+    wait_for_loaded(prefix, first, 2000)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "filmo reindex: interrupted"
+    interrupted = progress_of(prefix)
+    assert interrupted["state"] == "interrupted" and 2000 <= interrupted["loaded"] < total
+    index = interrupted["index"]
+
+    # Resumed, then killed without a chance to clean up (SIGKILL): the lock of a dead holder does not block.
+    second = start_reindex(env, *knobs)
+    wait_for_loaded(prefix, second, interrupted["loaded"] + 2000)
+    second.kill()
+    second.wait(30)
+    killed = progress_of(prefix)
+    assert killed["state"] == "running" and killed["index"] == index and killed["loaded"] < total
+
+    # Finishes where it stopped: the same index, not a new one, and not from row 0.
+    result = cli("reindex", "projects", *knobs, "--json", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)[0]
+    assert report["index"] == index and report["resumed_from"] == killed["loaded"]
+    assert report["documents"] == report["postgis_count"] == total and report["failed"] == 0
+    assert progress_of(prefix)["state"] == "done"
+
+    # Exactly the documents PostGIS describes, at their versions.
+    assert await index_contents(f"{prefix}projects") == await postgis_documents()
+    verify = cli("index", "verify", "projects", "--json", env=env)
+    assert verify.returncode == 0 and json.loads(verify.stdout)[0]["ok"], verify.stdout
+
+
+@pytest.fixture
+def mapping_that_refuses_one_city():
+    """The CLI run with a search_mappings package of its own (first on its path), in which a project's `city` is an
+    integer: a document with a city that is not a number is refused by OpenSearch (mapper_parsing_exception, a real
+    per-document 400 inside an otherwise good `_bulk`), as after a mapping change some rows do not fit."""
+    import shutil
+
+    from indexer.mappings import mappings_dir
+
+    root = TMP / f"poison-{uuid.uuid4().hex[:6]}"
+    package = root / "search_mappings"
+    shutil.copytree(str(mappings_dir()), package, ignore=shutil.ignore_patterns("__pycache__"))
+    projects = json.loads((package / "projects.json").read_text())
+    projects["mappings"]["properties"]["city"] = {"type": "integer"}
+    (package / "projects.json").write_text(json.dumps(projects))
+    prefix = f"test_{RUN_ID}_poison{uuid.uuid4().hex[:4]}_"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        # Working directory and PYTHONPATH = that folder: its search_mappings shadows the checkout's.
+        return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=root, capture_output=True, text=True,
+                              env={**os.environ, "OPENSEARCH_INDEX_PREFIX": prefix, "PYTHONPATH": str(root)},
+                              timeout=300)
+
+    yield run
+    import httpx
+
+    from tests.helpers.run import OS_PORT
+
+    httpx.delete(f"http://127.0.0.1:{OS_PORT}/{prefix}*", timeout=30)
+
+
+async def test_a_refused_document_is_reported_and_does_not_stop_the_run(mapping_that_refuses_one_city):
+    run = mapping_that_refuses_one_city
+    await seed_projects(600, poison=417)
+    from db.session import unit_of_work
+
+    async with unit_of_work() as session:
+        await session.execute(text("UPDATE projects SET city = CASE WHEN name = 'Poison pill' THEN 'Los Angeles' "
+                                   "ELSE '90210' END"))
+        poison_id = str((await session.execute(text("SELECT id FROM projects WHERE name = 'Poison pill'"))).scalar())
+
+    result = run("reindex", "projects", "--batch-size", "100", "--json")
+    assert result.returncode == 1, result.stdout + result.stderr  # done, with a problem to look at
+    report = json.loads(result.stdout)[0]
+    assert report["failed"] == 1 and list(report["failed_sample"]) == [poison_id]
+    assert "mapper_parsing_exception" in report["failed_sample"][poison_id]
+    # Every other document is there and the alias serves the new index.
+    assert report["documents"] == 599 and report["postgis_count"] == 600
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("filmo: reindex done, but OpenSearch refused 1 projects document(s)")
+    status = run("index", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    projects = next(e for e in json.loads(status.stdout)["indexes"] if e["kind"] == "projects")
+    assert projects["index"] == report["index"] and projects["doc_count"] == 599
+    assert projects["reindex"]["state"] == "done" and projects["reindex"]["failed"] == 1
+
+    human = run("reindex", "projects")
+    assert human.returncode == 1 and f"refused {poison_id}: " in human.stdout
