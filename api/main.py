@@ -16,11 +16,13 @@ from api.http.errors import ErrorBoundary, install_error_handlers
 from api.http.health import router as health_router
 from api.http.input_guard import InputGuard
 from api.http.openapi import TAGS, install_openapi, operation_id
+from api.notifications.router import router as notifications_router
 from api.kernel.logging import configure_logging
 from api.kernel.redis import close_redis
 from api.kernel.settings import get_settings
 from api.profiles.router import router as profiles_router
 from api.projects.router import router as projects_router
+from api.saved_searches.router import router as saved_searches_router
 from api.search.router import router as search_router
 from api.skills.router import router as skills_router
 from api.tiles.router import router as tiles_router
@@ -32,7 +34,7 @@ from realtime.handlers import sio  # the Socket.IO server, with every event hand
 
 API_PREFIX = "/api/v1"
 DOMAIN_ROUTERS = [auth_router, profiles_router, skills_router, projects_router, applications_router, team_router,
-                  chat_router, dm_router, uploads_router, search_router,
+                  chat_router, dm_router, uploads_router, search_router, notifications_router, saved_searches_router,
                   tiles_router]
 
 

@@ -1,6 +1,6 @@
 """The transactional outbox: the one place domain services tell the search index that something changed.
 
-Call `record_change(session, "project" | "profile", entity_id)` inside the same transaction as the
+Call `record_change(session, "project" | "profile" | "saved_search", entity_id)` inside the same transaction as the
 change. It bumps the row's `search_version` (the external version its document is written with) and
 adds an outbox row; after commit the ids are enqueued for the indexer (by task name: the outbox does
 not import the actors, which live in indexer/tasks.py). If Redis is down at that moment, the
@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kernel.after_commit import after_commit
 from api.worker.registry import enqueue
-from db.models import Profile, Project, SearchOutbox
+from db.models import Profile, Project, SavedSearch, SearchOutbox
 
 log = logging.getLogger("filmo.outbox")
 # The actor that indexes outbox rows (indexer/tasks.py) and its queue.
 INDEX_TASK = "index_outbox"
 INDEX_QUEUE = "search"
-Entity = Literal["project", "profile"]
-_MODELS = {"project": Project, "profile": Profile}
+Entity = Literal["project", "profile", "saved_search"]
+_MODELS = {"project": Project, "profile": Profile, "saved_search": SavedSearch}
 
 
 async def record_change(session: AsyncSession, entity: Entity, entity_id: uuid.UUID) -> None:

@@ -22,7 +22,8 @@ from sqlalchemy import delete, func, select, text, update
 from db.models import SearchOutbox
 from db.session import get_sessionmaker
 from indexer.bulk import write_docs
-from indexer.client import alias_name, get_client
+from indexer import percolator
+from indexer.client import alias_name, get_client, opensearch_configured
 from indexer.documents import Doc, load_docs
 from indexer.indexes import cluster_up, ensure_indexes, forget_ensured
 from indexer.mappings import KIND_OF_ENTITY
@@ -88,6 +89,7 @@ class SyncReport:
     written: int = 0
     deleted: int = 0
     conflicts: int = 0
+    alerts: int = 0  # (project, saved search) matches handed to the alert job
     failed: dict[str, str] = field(default_factory=dict)
 
 
@@ -102,16 +104,21 @@ async def process_outbox(outbox_ids: list[int]) -> SyncReport:
         if not rows:
             return report  # already processed by a duplicate message
         report.rows = len(rows)
+        if not opensearch_configured():
+            return await _without_opensearch(session, rows, report)
         rows_of: dict[tuple[str, str], list[int]] = defaultdict(list)
         attempts_of: dict[int, int] = {}
         for row_id, entity, entity_id, attempts in rows:
-            rows_of[(KIND_OF_ENTITY[entity], str(entity_id))].append(row_id)
+            rows_of[(KIND_OF_ENTITY.get(entity, percolator.KIND), str(entity_id))].append(row_id)
             attempts_of[row_id] = attempts
         docs: dict[str, list[Doc]] = defaultdict(list)
         for kind in sorted({kind for kind, _ in rows_of}):
             ids = sorted(entity_id for k, entity_id in rows_of if k == kind)
             for start in range(0, len(ids), BATCH):
-                docs[kind].extend(await load_docs(session, kind, ids[start:start + BATCH]))
+                if kind == percolator.KIND:
+                    docs[kind].extend(await percolator.load_docs(session, ids[start:start + BATCH]))
+                else:
+                    docs[kind].extend(await load_docs(session, kind, ids[start:start + BATCH]))
 
     # 2. Write them. Per-document failures and a failed request both leave those rows in the outbox.
     failed_keys: dict[tuple[str, str], str] = {}
@@ -121,8 +128,16 @@ async def process_outbox(outbox_ids: list[int]) -> SyncReport:
         for start in range(0, len(kind_docs), BATCH):
             chunk = kind_docs[start:start + BATCH]
             try:
-                await ensure_indexes((kind,))
-                result = await write_docs(client, alias_name(kind), chunk, require_alias=True)
+                if kind == percolator.KIND:
+                    if not await percolator.ensure_index(client):
+                        continue  # no percolator module: alerts are matched in PostGIS, nothing to write
+                else:
+                    await ensure_indexes((kind,))
+                # Saved searches are refreshed at once: a project created right after must meet them.
+                result = await write_docs(client, alias_name(kind), chunk, require_alias=True,
+                                          refresh=kind == percolator.KIND)
+                if kind == "projects":  # saved-search alerts: after the write, before the rows go
+                    report.alerts += await percolator.alert_matches(client, chunk)
             except Exception as exc:  # unreachable cluster, timeout, 5xx, 429: all retried later
                 reason = f"{type(exc).__name__}: {exc}"[:500]
                 failed_keys.update({(kind, d.id): reason for d in chunk})
@@ -159,6 +174,16 @@ async def process_outbox(outbox_ids: list[int]) -> SyncReport:
             attempts = 1 + max(attempts_of[row_id] for key in failed_keys for row_id in rows_of[key])
             raise SearchUnavailable(message, attempts)
         raise IndexingFailed(message)
+    return report
+
+
+async def _without_opensearch(session, rows, report: SyncReport) -> SyncReport:
+    """No OpenSearch configured (PostGIS answers every search): nothing to index, but changed projects still
+    alert: the alert job matches them in SQL. The rows are done once the jobs are enqueued."""
+    await percolator.alert_without_opensearch(sorted({str(entity_id) for _, entity, entity_id, _ in rows
+                                                       if entity == "project"}))
+    await session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([row[0] for row in rows])))
+    await session.commit()
     return report
 
 

@@ -21,7 +21,8 @@ OS_BASE="$DATA/opensearch"
 OS_PID="$DATA/opensearch.pid"
 # Plugins loaded into the embedded node, by class (their jars come from infra/opensearch/pom.xml):
 # geo = geotile_grid/geohash_grid, mapper-extras = search_as_you_type, analysis-common, netty4 = HTTP.
-OS_MODULES=org.opensearch.geo.GeoModulePlugin,org.opensearch.index.mapper.MapperExtrasPlugin,org.opensearch.analysis.common.CommonAnalysisPlugin,org.opensearch.transport.Netty4Plugin
+# PercolatorPlugin: saved searches are percolator queries (indexer/percolator.py).
+OS_MODULES=org.opensearch.geo.GeoModulePlugin,org.opensearch.index.mapper.MapperExtrasPlugin,org.opensearch.analysis.common.CommonAnalysisPlugin,org.opensearch.transport.Netty4Plugin,org.opensearch.percolator.PercolatorPlugin
 
 # wait_for NAME SECONDS PIDFILE LOG CMD...: poll CMD once a second; on timeout (or if the
 # process behind PIDFILE dies) print the log tail and fail.

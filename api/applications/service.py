@@ -16,6 +16,7 @@ from api.applications.schemas import AcceptOut, ApplicationOut, ApplyIn
 from api.kernel.clock import utcnow
 from api.kernel.paging import PageParams
 from api.kernel.problems import conflict, field_error, forbidden, not_found
+from api.notifications import service as notifications
 from api.projects import service as projects
 from db.models import Application, Profile, Project, ProjectMember, ProjectRole, User
 from db.models.enums import ApplicationStatus, MemberRole, ProjectStatus
@@ -108,6 +109,8 @@ async def accept(session: AsyncSession, user: User, application_id: uuid.UUID) -
         projects.REASON_ALREADY_MEMBER, user.id)
     projects.touch(project)
     await projects.searchable_change(session, project)
+    await _tell_applicant(session, app, project, "application_accepted", "You were accepted on {project}",
+                          "Your application for {role} was accepted: welcome to the team.")
     return AcceptOut(message="Application accepted", application_id=app.id, member_id=member_id,
                      user_id=app.applicant_id, role_id=app.role_id, role_filled=role_filled,
                      applications_closed=closed)
@@ -122,6 +125,17 @@ async def reject(session: AsyncSession, user: User, application_id: uuid.UUID, r
     app.status, app.status_reason = ApplicationStatus.rejected, reason
     app.reviewed_at, app.reviewed_by = utcnow(), user.id
     projects.touch(project)
+    await _tell_applicant(session, app, project, "application_rejected", "Your application to {project} was declined",
+                          "Your application for {role} was declined." + (f" Reason: {reason}" if reason else ""))
+
+
+async def _tell_applicant(session: AsyncSession, app: Application, project: Project, kind: str, title: str,
+                          body: str) -> None:
+    """A decision on an application is a notification to the applicant (pushed live, e-mailed at once)."""
+    role = await session.scalar(select(ProjectRole.role_title).where(ProjectRole.id == app.role_id)) or "the role"
+    await notifications.notify(session, app.applicant_id, kind, title.format(project=project.name),
+                               body=body.format(role=role), project_id=project.id,
+                               data={"application_id": str(app.id), "role_id": str(app.role_id)})
 
 
 async def withdraw(session: AsyncSession, user: User, application_id: uuid.UUID) -> None:

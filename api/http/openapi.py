@@ -45,6 +45,11 @@ TAGS: list[dict[str, str]] = [
                                       "answers, with PostGIS as default and fallback (`X-Search-Engine` says which)."},
     {"name": "tiles", "description": "Vector tiles (MVT) of projects and their TileJSON, for MapLibre and other map "
                                      "clients: clusters at low zooms, pins from zoom 14, the filters of project search."},
+    {"name": "notifications", "description": "What you are told (saved-search matches, application decisions, removals): "
+                                             "listed, marked read, pushed live as the Socket.IO `notification` event and "
+                                             "e-mailed (instant or a daily digest) with a one-click unsubscribe link."},
+    {"name": "saved-searches", "description": "Project searches you saved (the /search/projects filters) that alert you "
+                                              "when a new project matches, instantly or in the daily digest."},
     {"name": "health", "description": "Probes for load balancers and orchestrators, at the root (no `/api/v1`)."},
 ]
 

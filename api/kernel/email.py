@@ -29,13 +29,16 @@ class EmailDeliveryError(Exception):
     """The mail could not be handed to the SMTP server."""
 
 
-def build_message(to: str, subject: str, text: str, html: str, settings: Settings) -> EmailMessage:
+def build_message(to: str, subject: str, text: str, html: str, settings: Settings,
+                  headers: dict[str, str] | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = f"Filmo <{settings.smtp_email}>"
     msg["To"] = to
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=settings.smtp_email.rpartition("@")[2] or "filmo.local")
+    for name, value in (headers or {}).items():  # e.g. List-Unsubscribe (RFC 8058)
+        msg[name] = value
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg
@@ -69,10 +72,10 @@ def _write_to_folder(msg: EmailMessage, folder: Path) -> Path:
     return path
 
 
-async def send_email(to: str, subject: str, text: str, html: str) -> None:
+async def send_email(to: str, subject: str, text: str, html: str, headers: dict[str, str] | None = None) -> None:
     """Send one message; raises EmailDeliveryError when the SMTP server cannot take it."""
     settings = get_settings()
-    msg = build_message(to, subject, text, html, settings)
+    msg = build_message(to, subject, text, html, settings, headers)
     if not settings.smtp_server:
         path = await asyncio.to_thread(_write_to_folder, msg, settings.mail_dir)
         if settings.is_prod:

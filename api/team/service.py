@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.chat import service as chat
 from api.kernel.paging import PageParams
 from api.kernel.problems import conflict, field_error, forbidden, not_found
+from api.notifications import service as notifications
 from api.projects import service as projects
 from api.team.schemas import MemberOut, StatsOut
 from db.models import Application, Message, Profile, Project, ProjectMember, ProjectRole, User
@@ -86,7 +87,11 @@ async def remove_member(session: AsyncSession, user: User, project_id: uuid.UUID
         raise field_error("user_id", "you cannot remove yourself; use POST .../leave")
     # An admin removing another admin always leaves at least one (the caller).
     role_id = target.role_id
-    return await _free_membership(session, project, target), role_id
+    role_title = await _free_membership(session, project, target)
+    await notifications.notify(session, target_id, "member_removed", f"You were removed from {project.name}",
+                               body=f"Your place as {role_title} is free again." if role_title else None,
+                               project_id=project.id, data={"role_id": str(role_id) if role_id else None})
+    return role_title, role_id
 
 
 async def leave(session: AsyncSession, user: User, project_id: uuid.UUID) -> str | None:

@@ -19,7 +19,7 @@ import dramatiq
 
 from api.worker.broker import broker
 
-TASK_MODULES = ("indexer.tasks", "api.maintenance.tasks")
+TASK_MODULES = ("indexer.tasks", "api.maintenance.tasks", "api.notifications.tasks", "api.saved_searches.tasks")
 
 A = TypeVar("A", bound=dramatiq.Actor)
 _periodic: dict[str, Any] = {}

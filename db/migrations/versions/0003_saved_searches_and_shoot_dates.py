@@ -9,7 +9,8 @@ Create Date: 2026-11-30
   it sent. notification_preferences: one row per person who changed a default (time zone, digest hour,
   e-mail off through the one-click unsubscribe); `last_digest_on` makes the digest once a local day.
 - saved_searches: a person's project search (the same filters as /search/projects, as JSON), named,
-  instant or daily. The pre-filter columns (project_types, area = the envelope of the centre + radius
+  instant or daily; `query` is the OpenSearch query the search engine builds from those filters, written
+  at save time by the domain (the indexer copies it into the percolator index and cannot build it). The pre-filter columns (project_types, area = the envelope of the centre + radius
   or the bbox, GiST) let the PostGIS-only path narrow the candidates for a changed project the way the
   OpenSearch percolator's pre-filter does; each candidate is then checked exactly.
 - saved_search_alerts: one row per (saved search, project) ever alerted, the primary key is the
@@ -97,6 +98,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.UUID(), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('filters', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('query', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('frequency', sa.String(length=16), server_default='instant', nullable=False),
     sa.Column('project_types', postgresql.ARRAY(sa.String(length=32)), server_default=sa.text("'{}'"), nullable=False),
     sa.Column('area', geoalchemy2.types.Geometry(geometry_type='POLYGON', srid=4326, spatial_index=False,
