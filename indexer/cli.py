@@ -23,10 +23,14 @@ from indexer.client import INDEXES
 class Target(str, Enum):
     projects = "projects"
     profiles = "profiles"
+    saved_searches = "saved_searches"  # the percolator index of saved searches (indexer/percolator.py)
     all = "all"
 
 
 def _kinds(target: Target | None) -> tuple[str, ...]:
+    """The search indexes of a target (the saved-search percolator index is rebuilt by `reindex` alone)."""
+    if target == Target.saved_searches:
+        return ()
     return INDEXES if target in (None, Target.all) else (target.value,)
 
 
@@ -64,7 +68,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(index_app, name="index")
 
     @app.command()
-    def reindex(target: Target = typer.Argument(..., help="projects, profiles or all"),
+    def reindex(target: Target = typer.Argument(..., help="projects, profiles, saved_searches or all"),
                 batch_size: int = typer.Option(
                     1000, min=50, max=10_000,
                     help="Rows per PostGIS query and per _bulk request (default: measured, see indexer/reindex.py)."),
@@ -87,6 +91,14 @@ def register(app: typer.Typer) -> None:
 
         console = _console(stderr=as_json)
         reports = []
+        if target in (Target.saved_searches, Target.all):
+            from indexer.percolator import rebuild
+
+            saved = _run(rebuild(batch_size))
+            reports.append(saved)
+            if not as_json:
+                console.print(f"saved_searches: {saved['documents']} documents in {saved['index']}; "
+                              f"deleted: {', '.join(saved['deleted']) or '-'}")
         for kind in _kinds(target):
             if if_needed:
                 current, why = _run(up_to_date(kind))

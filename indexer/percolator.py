@@ -247,3 +247,37 @@ def area_of_circle(lat: float, lon: float, radius_km: float) -> dict | None:
     if lon - dlon < -180 or lon + dlon > 180:
         return None
     return {"min_lon": lon - dlon, "min_lat": lat - dlat, "max_lon": lon + dlon, "max_lat": lat + dlat}
+
+
+# ------------------------------------------------------------------ `filmo reindex saved_searches`
+
+
+async def rebuild(batch_size: int = 1000) -> dict:
+    """A new percolator index loaded from PostGIS, then the alias swapped in one request and the old index
+    dropped. A saved search changed meanwhile is written again by its own outbox row (external versions:
+    the newer state wins wherever it lands); one deleted meanwhile can survive in the new index until its
+    owner's next change, which is harmless: the alert job skips saved searches that no longer exist."""
+    from db.session import get_sessionmaker
+    from indexer.bulk import write_docs
+    from indexer.client import connect
+
+    client = connect(120.0, retries=2)
+    try:
+        index = new_index_name()
+        await client.indices.create(index=index, body=index_body())
+        written = failed = 0
+        async with get_sessionmaker()() as session:
+            async for docs in scan_docs(session, batch_size):
+                result = await write_docs(client, index, docs, require_alias=False)
+                written += result.written + result.conflicts
+                failed += len(result.failed)
+        await client.indices.refresh(index=index)
+        old = await alias_targets(client)
+        actions: list[dict] = [{"remove": {"index": i, "alias": alias()}} for i in old]
+        await client.indices.update_aliases(body={"actions": [*actions, {"add": {"index": index, "alias": alias()}}]})
+        for i in old:
+            await client.indices.delete(index=i, params={"ignore_unavailable": "true"})
+        _ensured.add(alias())
+        return {"kind": KIND, "index": index, "documents": written, "failed": failed, "deleted": old}
+    finally:
+        await client.close()

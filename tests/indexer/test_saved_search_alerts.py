@@ -103,3 +103,28 @@ async def test_without_opensearch_a_matching_project_still_alerts(client, make_u
 
     await eventually(drained, timeout=30)  # the far project was matched too, and found nothing
     assert [n["project_id"] for n in await alerted()] == [near["id"]] and far["id"]
+
+
+async def test_filmo_reindex_rebuilds_the_percolator_index(client, make_user):
+    from tests.helpers.indexing import ensure_aliases
+    from tests.helpers.processes import cli
+
+    from indexer.client import get_client
+    from indexer.percolator import alias, alias_targets
+
+    person = await make_user()
+    ids = []
+    for i in range(3):
+        resp = await client.post(f"{API}/saved-searches", json={"name": f"s{i}", "filters": {"city": f"C{i}"}},
+                                 headers=person.headers)
+        ids.append(resp.json()["id"])
+    await ensure_aliases()
+    await index_pending()
+    before = await alias_targets(get_client())
+    done = cli("reindex", "saved_searches")
+    assert done.returncode == 0, done.stderr
+    assert "saved_searches: " in done.stdout
+    after = await alias_targets(get_client())
+    assert len(after) == 1 and after != before
+    res = await get_client().search(index=alias(), body={"query": {"ids": {"values": ids}}, "size": 10})
+    assert sorted(h["_id"] for h in res["hits"]["hits"]) == sorted(ids)
