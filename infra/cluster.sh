@@ -20,8 +20,9 @@ DIR="$(realpath -m "${FILMO_CLUSTER_DIR:-$DATA/cluster}")"
 PORTS="$DIR/ports.env"
 HEAP="${FILMO_CLUSTER_HEAP:-512m}"
 CLUSTER=filmo-cluster
-# The dev node's plugins (infra/services.sh says what each is for).
-MODULES=org.opensearch.geo.GeoModulePlugin,org.opensearch.index.mapper.MapperExtrasPlugin,org.opensearch.analysis.common.CommonAnalysisPlugin,org.opensearch.transport.Netty4Plugin
+# The dev node's plugins, read from infra/services.sh (which says what each is for), so the two never differ.
+MODULES=$(sed -n 's/^OS_MODULES=//p' "$ROOT/infra/services.sh")
+[[ -n $MODULES ]] || die "cluster: no OS_MODULES line in infra/services.sh"
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 node_pid() { echo "$DIR/node-$1.pid"; }
