@@ -26,6 +26,10 @@ PARITY_QUERIES = [
     ("/projects", {"latitude": NY[0], "longitude": NY[1], "sort": "newest", "project_type": ["series", "short_film"]},
      True),
     ("/projects", {"bbox": "-119.0,33.4,-117.5,34.7", "city": "los angeles"}, True),
+    # RFC 7946 §5.2 boxes: west > east crosses the antimeridian (everything but Los Angeles), wrapped longitudes.
+    ("/projects", {"bbox": "-100,20,-120,60", "sort": "newest"}, True),
+    ("/projects", {"bbox": "-250,-85,250,85", "sort": "newest", "skill_id": 2}, True),
+    ("/projects/clusters", {"bbox": "-100,20,-120,60", "zoom": 2}, True),
     ("/projects", {"query": "night river"}, False),
     ("/projects", {"query": "cafe", "sort": "newest"}, True),
     ("/projects", {"query": "glass", "sort": "newest", "skill_id": 2}, True),
@@ -120,7 +124,8 @@ def _approx(pg_body, os_body):
     if isinstance(pg_body, list):
         return [_approx(v, os_body[i] if isinstance(os_body, list) and i < len(os_body) else None)
                 for i, v in enumerate(pg_body)]
-    if isinstance(pg_body, float) and isinstance(os_body, float) and abs(pg_body - os_body) < 1e-6:
+    # Coordinates are rounded to 6 decimals: values a hair apart may round either side (1e-6 apart).
+    if isinstance(pg_body, float) and isinstance(os_body, float) and abs(pg_body - os_body) <= 1.5e-6:
         return os_body
     return pg_body
 
