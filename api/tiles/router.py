@@ -79,7 +79,7 @@ async def project_tile(
         raise field_error("y", f"must be below 2^z ({2 ** z}) at zoom {z}")
     body = await service.project_tile(session, TileQuery(z=z, x=x, y=y, filters=filters))
     tag = service.etag(body)
-    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
     if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     if not body:

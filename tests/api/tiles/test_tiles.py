@@ -233,6 +233,22 @@ async def test_tiles_are_documented(client):
     assert spec["paths"][f"{TILES}/projects.json"]["get"]["summary"]
 
 
+async def test_a_dense_tile_past_zoom_14_carries_clusters(client, make_user, monkeypatch):
+    """Past zoom 14 a tile holds pins, unless it holds more than MAX_POINTS projects ("wherever points are
+    dense"): clusters again, splitting one zoom further in."""
+    from api.tiles import service
+
+    owner = await make_user(profile=True)
+    for i in range(3):
+        await create_project(client, owner, name=f"Dense {i}", latitude=48.85 + i * 1e-4, longitude=2.35)
+    z, x, y = tile_of(48.85, 2.35, 15)
+    assert [f["properties"]["cluster"] for f in await features(client, z, x, y)] == [False] * 3
+    monkeypatch.setattr(service, "MAX_POINTS", 2)
+    feats = await features(client, z, x, y)
+    assert total(feats) == 3 and any(f["properties"]["cluster"] for f in feats)
+    assert all(f["properties"]["expansion_zoom"] == 16 for f in feats if f["properties"]["cluster"])
+
+
 @pytest.mark.parametrize("z", [0, 2])
 async def test_nothing_at_all_is_an_empty_tile(client, z):
     assert await features(client, z, 0, 0, status=204) == []
