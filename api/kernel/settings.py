@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # Search totals are exact up to this many matches and "at least this many" (total_relation "gte") beyond,
     # in both engines: counting a 170k-project radius exactly on every page was most of a second at 1M.
     search_total_exact_up_to: int = Field(10_000, ge=1)
+    # The PostGIS engine counts facets over at most this many matches (the largest of the two bounds, plus one):
+    # exact below it, counts within that sample (lower bounds) beyond. Counting every match of a 50 km radius
+    # at 1M projects was ~0.5 s p95 (bench/results/search_1m.md, shape e). OpenSearch's facets stay exact.
+    search_facets_exact_up_to: int = Field(10_000, ge=1)
     # People search per caller (user, or IP when signed out) and minute: slows location probing.
     search_users_per_minute: int = 60
     # Map tiles: the pre-aggregated default map (zoom <= 6) is refreshed when older than this (api/tiles).

@@ -135,6 +135,13 @@ def _bounded(n: int) -> tuple[int, str]:
     return (bound, "gte") if n > bound else (n, "eq")
 
 
+def _facet_sample() -> int:
+    """How many matches the facet queries read at most: facets are exact up to SEARCH_FACETS_EXACT_UP_TO
+    matches and counted within the first ones beyond (the total, from the same rows, is bounded as usual)."""
+    settings = get_settings()
+    return max(settings.search_total_exact_up_to, settings.search_facets_exact_up_to) + 1
+
+
 def _keyset(expr: str, direction: str, table: str, after: tuple, params: dict[str, Any]) -> str:
     params["after_k"], params["after_id"] = after[0], after[1]
     cmp = ">" if direction == "ASC" else "<"
@@ -210,10 +217,12 @@ class PostgisEngine:
         # One round trip: the filtered set is materialised once and every facet groups over it. The open_*
         # arrays hold each value once (the project service writes them as sets), so count(*) counts projects:
         # a hash aggregate instead of sorting every (project, skill) pair for count(DISTINCT), 140 ms -> ~30 ms
-        # for a 50 km radius around Los Angeles at 1M projects.
+        # for a 50 km radius around Los Angeles at 1M projects. The set is capped (_facet_sample): counting all
+        # ~96k matches of that radius read every one of their rows, 0.5 s p95; 10,001 rows is what a bounded
+        # total reads anyway.
         sql = f"""
         WITH m AS MATERIALIZED (SELECT p.id, p.project_type, p.city, p.open_skill_ids, p.open_payment_types
-                                FROM projects p WHERE {cond})
+                                FROM projects p WHERE {cond} LIMIT {_facet_sample()})
         SELECT 'total' AS facet, NULL AS key, count(*) AS n FROM m
         UNION ALL (SELECT 'skills', sk::text AS k, count(*) FROM m, unnest(m.open_skill_ids) AS sk
                    GROUP BY sk ORDER BY 3 DESC, sk LIMIT {FACET_SIZES['skills']})
@@ -314,7 +323,8 @@ class PostgisEngine:
             total, relation = await _bounded_count(self.session, from_, cond, params)
             return EnginePage(hits=hits, total=total, total_relation=relation)
         sql = f"""
-        WITH m AS MATERIALIZED (SELECT u.id, u.city, u.profession, u.is_actor, u.skill_ids FROM {from_} WHERE {cond})
+        WITH m AS MATERIALIZED (SELECT u.id, u.city, u.profession, u.is_actor, u.skill_ids FROM {from_} WHERE {cond}
+                                LIMIT {_facet_sample()})
         SELECT 'total' AS facet, NULL AS key, count(*) AS n FROM m
         UNION ALL (SELECT 'skills', sk::text AS k, count(DISTINCT m.id) FROM m, unnest(m.skill_ids) AS sk
                    GROUP BY sk ORDER BY 3 DESC, sk LIMIT {FACET_SIZES['skills']})
