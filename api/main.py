@@ -13,6 +13,7 @@ from api.chat.router import dm_router
 from api.chat.router import router as chat_router
 from api.http.docs import install_docs
 from api.http.errors import ErrorBoundary, install_error_handlers
+from api.http.head import HeadAsGet
 from api.http.health import router as health_router
 from api.http.input_guard import InputGuard
 from api.http.openapi import TAGS, install_openapi, operation_id
@@ -65,7 +66,9 @@ def create_app() -> FastAPI:
                        allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
                        # Browsers hide other response headers from scripts: pagination and back-off hints.
                        expose_headers=["X-Total-Count", "X-Page", "X-Limit", "Retry-After", "X-Next-Cursor",
-                                       "X-Search-Engine", "X-Total-Relation"])
+                                       "X-Search-Engine", "X-Total-Relation", "Link", "ETag"])
+    # Outermost: a HEAD runs as the GET it mirrors, and its body is dropped (api/http/head.py).
+    app.add_middleware(HeadAsGet)
     install_error_handlers(app)
     install_openapi(app)
     install_docs(app)

@@ -4,14 +4,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from api.applications import service
 from api.applications.schemas import AcceptOut, ApplicationOut, ApplyIn, RejectIn, ReviewOut
 from api.auth.dependencies import CurrentUser
 from api.http.deps import SessionDep
 from api.http.openapi import headers, problems
-from api.http.pagination import Page
+from api.http.pagination import Page, page_headers
 from db.models.enums import ApplicationStatus
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -29,22 +29,23 @@ async def apply(body: ApplyIn, user: CurrentUser, session: SessionDep) -> Applic
 
 
 @router.get("/project/{project_id}", name="list-for-project", summary="List a project's applications",
-            response_model=list[ApplicationOut], responses={**headers("X-Total-Count"), **problems(403, 404)})
-async def project_applications(project_id: uuid.UUID, user: CurrentUser, session: SessionDep, response: Response,
+            response_model=list[ApplicationOut], responses={**headers("X-Total-Count", "Link"), **problems(403, 404)})
+async def project_applications(project_id: uuid.UUID, user: CurrentUser, session: SessionDep, request: Request,
+                               response: Response,
                                page: Page, status: StatusFilter = None) -> list[ApplicationOut]:
     """A project's applications, newest first (admins and parents). Total in `X-Total-Count`."""
     items, total = await service.list_for_project(session, user, project_id, status, page)
-    response.headers["X-Total-Count"] = str(total)
+    page_headers(request, response, page.page, page.limit, total)
     return items
 
 
 @router.get("/my-applications", name="list-mine", summary="List your applications",
-            response_model=list[ApplicationOut], responses=headers("X-Total-Count"))
-async def my_applications(user: CurrentUser, session: SessionDep, response: Response, page: Page,
+            response_model=list[ApplicationOut], responses=headers("X-Total-Count", "Link"))
+async def my_applications(user: CurrentUser, session: SessionDep, request: Request, response: Response, page: Page,
                           status: StatusFilter = None) -> list[ApplicationOut]:
     """The caller's applications, newest first, with `status_reason` when one was closed."""
     items, total = await service.list_mine(session, user, status, page)
-    response.headers["X-Total-Count"] = str(total)
+    page_headers(request, response, page.page, page.limit, total)
     return items
 
 

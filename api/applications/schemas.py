@@ -7,23 +7,30 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from api.kernel.bodies import Body
 from db.models.enums import ApplicationStatus
 
 CoverLetter = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
-class ApplyIn(BaseModel):
+class ApplyIn(Body):
     model_config = ConfigDict(extra="forbid")
+    # An application as read (ApplicationOut), e.g. applying again after a withdrawal.
+    READ_ONLY = frozenset({"id", "project_id", "project_name", "role_title", "applicant_id", "applicant_name",
+                           "status", "status_reason", "applied_at", "reviewed_at"})
 
     role_id: uuid.UUID
     cover_letter: CoverLetter | None = None
 
 
-class RejectIn(BaseModel):
+class RejectIn(Body):
     """Optional body of a rejection: a reason the applicant will see."""
 
     model_config = ConfigDict(extra="forbid")
+    # The application as read (ApplicationOut); its `status_reason` is not the rejection's `reason`.
+    READ_ONLY = frozenset({"id", "project_id", "project_name", "role_id", "role_title", "applicant_id",
+                           "applicant_name", "cover_letter", "status", "status_reason", "applied_at", "reviewed_at"})
 
     reason: Reason | None = None
 

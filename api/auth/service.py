@@ -36,13 +36,16 @@ log = logging.getLogger("filmo.auth")
 
 OTP_TTL = timedelta(minutes=5)
 OTP_MAX_ATTEMPTS = 5
-# (limit, window in seconds) per action, counted per email address and per client address.
-LIMITS: dict[str, dict[str, tuple[int, int]]] = {
-    "login": {"email": (10, 900), "ip": (50, 900)},
-    "send_otp": {"email": (6, 3600), "ip": (20, 3600)},
-    "verify": {"email": (10, 900), "ip": (30, 900)},
-    "reset": {"email": (10, 900), "ip": (30, 900)},
-}
+
+
+def limits(action: str) -> dict[str, tuple[int, int]]:
+    """(limit, window in seconds) of `action`, counted per e-mail address and per client address: the settings
+    AUTH_<ACTION>_PER_EMAIL, AUTH_<ACTION>_PER_IP and AUTH_<ACTION>_WINDOW_S (.env.example has the defaults)."""
+    settings = get_settings()
+    window = getattr(settings, f"auth_{action}_window_s")
+    return {"email": (getattr(settings, f"auth_{action}_per_email"), window),
+            "ip": (getattr(settings, f"auth_{action}_per_ip"), window)}
+
 
 SENT_MESSAGE = "If this address can be used, a 6-digit code has been sent to it. It is valid for 5 minutes."
 
@@ -76,8 +79,8 @@ def new_code() -> str:
 
 
 async def _limit(action: str, email: str, client: str) -> None:
-    ip_limit, ip_window = LIMITS[action]["ip"]
-    email_limit, email_window = LIMITS[action]["email"]
+    ip_limit, ip_window = limits(action)["ip"]
+    email_limit, email_window = limits(action)["email"]
     await ratelimit.hit(f"{action}:ip:{client}", ip_limit, ip_window,
                         detail="Too many attempts from this network address")
     await ratelimit.hit(f"{action}:email:{ratelimit.key_part(email)}", email_limit, email_window,

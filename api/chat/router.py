@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.auth.dependencies import CurrentUser
 from api.chat import service
@@ -16,7 +16,8 @@ from api.chat.schemas import (PAGE_MAX, BlockList, ConversationList, DirectMessa
                               MarkReadIn, MessageOut, MessagePage, OnlineStatus, OnlineUsers, ReadReceipts,
                               ReadState, SendDirectIn, UnreadList)
 from api.http.deps import SessionDep
-from api.http.openapi import problems
+from api.http.openapi import headers, problems
+from api.http.pagination import set_next_link
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 dm_router = APIRouter(prefix="/dm", tags=["dm"])
@@ -30,11 +31,15 @@ MessageIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("/messages/{project_id}", name="list-messages", summary="Read a project's message history",
-            response_model=MessagePage, responses=problems(403, 404))
-async def get_messages(project_id: uuid.UUID, session: SessionDep, user: CurrentUser, before_id: BeforeId = None,
-                       limit: Limit = 50):
-    """Message history, newest first (members only). Page back with `before_id=next_before_id`."""
-    return await service.list_messages(session, project_id, user.id, before_id, limit)
+            response_model=MessagePage, responses={**headers("Link"), **problems(403, 404)})
+async def get_messages(project_id: uuid.UUID, session: SessionDep, user: CurrentUser, request: Request,
+                       response: Response, before_id: BeforeId = None, limit: Limit = 50):
+    """Message history, newest first (members only). Page back with `before_id=next_before_id` (or follow
+    `Link: rel="next"`); both are absent on the oldest page."""
+    page = await service.list_messages(session, project_id, user.id, before_id, limit)
+    if page.next_before_id is not None:
+        set_next_link(request, response, before_id=page.next_before_id, limit=limit)
+    return page
 
 
 @router.delete("/message/{message_id}", name="delete-message", summary="Delete a chat message",
@@ -84,11 +89,15 @@ async def get_conversations(session: SessionDep, user: CurrentUser):
 
 
 @dm_router.get("/messages/{other_user_id}", name="history", summary="Read a conversation with one person",
-               response_model=DirectMessagePage)
-async def get_history(other_user_id: uuid.UUID, session: SessionDep, user: CurrentUser, before_id: BeforeId = None,
-                      limit: Limit = 50):
-    """The conversation with one person, newest first. Page back with `before_id=next_before_id`."""
-    return await service.history(session, user.id, other_user_id, before_id, limit)
+               response_model=DirectMessagePage, responses=headers("Link"))
+async def get_history(other_user_id: uuid.UUID, session: SessionDep, user: CurrentUser, request: Request,
+                      response: Response, before_id: BeforeId = None, limit: Limit = 50):
+    """The conversation with one person, newest first. Page back with `before_id=next_before_id` (or follow
+    `Link: rel="next"`); both are absent on the oldest page."""
+    page = await service.history(session, user.id, other_user_id, before_id, limit)
+    if page.next_before_id is not None:
+        set_next_link(request, response, before_id=page.next_before_id, limit=limit)
+    return page
 
 
 @dm_router.post("/send", name="send", summary="Send a direct message", response_model=DirectMessageOut,

@@ -48,6 +48,20 @@ class Settings(BaseSettings):
     # Chat messages (project and direct, sent or edited, socket or REST) per person and minute:
     # far above how people type, low enough to stop a script flooding a room.
     chat_messages_per_minute: int = 60
+    # Sign-in, one-time codes (sent, verified) and password resets: attempts per e-mail address and per
+    # client address within a window (seconds); guessing a password or a 6-digit code must stay slow.
+    auth_login_per_email: int = Field(10, ge=1)
+    auth_login_per_ip: int = Field(50, ge=1)
+    auth_login_window_s: int = Field(900, ge=1)
+    auth_send_otp_per_email: int = Field(6, ge=1)
+    auth_send_otp_per_ip: int = Field(20, ge=1)
+    auth_send_otp_window_s: int = Field(3600, ge=1)
+    auth_verify_per_email: int = Field(10, ge=1)
+    auth_verify_per_ip: int = Field(30, ge=1)
+    auth_verify_window_s: int = Field(900, ge=1)
+    auth_reset_per_email: int = Field(10, ge=1)
+    auth_reset_per_ip: int = Field(30, ge=1)
+    auth_reset_window_s: int = Field(900, ge=1)
     # Namespace for Dramatiq queues and Socket.IO channels, so test runs never cross.
     queue_namespace: str = "filmo"
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api.auth.dependencies import CurrentUser, OptionalUser
 from api.http.deps import SessionDep
 from api.http.openapi import headers, problems
-from api.http.pagination import Page
+from api.http.pagination import Page, page_headers
 from api.projects import service
 from api.projects.schemas import (DisposeOut, MembershipOut, ProjectCreate, ProjectOut, ProjectUpdate,
                                   TransferIn, TransferOut)
@@ -25,21 +25,22 @@ async def create_project(body: ProjectCreate, user: CurrentUser, session: Sessio
 
 
 @router.get("/my/projects", name="list-mine", summary="List the projects you run", response_model=list[ProjectOut],
-            responses=headers("X-Total-Count"))
-async def my_projects(user: CurrentUser, session: SessionDep, response: Response, page: Page) -> list[ProjectOut]:
+            responses=headers("X-Total-Count", "Link"))
+async def my_projects(user: CurrentUser, session: SessionDep, request: Request, response: Response,
+                      page: Page) -> list[ProjectOut]:
     """Projects the caller runs (is an admin of), newest first. Total in `X-Total-Count`."""
     items, total = await service.list_admin_projects(session, user, page)
-    response.headers["X-Total-Count"] = str(total)
+    page_headers(request, response, page.page, page.limit, total)
     return items
 
 
 @router.get("/my/memberships", name="list-memberships", summary="List the projects you belong to",
-            response_model=list[MembershipOut], responses=headers("X-Total-Count"))
-async def my_memberships(user: CurrentUser, session: SessionDep, response: Response,
+            response_model=list[MembershipOut], responses=headers("X-Total-Count", "Link"))
+async def my_memberships(user: CurrentUser, session: SessionDep, request: Request, response: Response,
                          page: Page) -> list[MembershipOut]:
     """Every project the caller belongs to (any member role), most recently joined first."""
     items, total = await service.list_memberships(session, user, page)
-    response.headers["X-Total-Count"] = str(total)
+    page_headers(request, response, page.page, page.limit, total)
     return items
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import (BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, ValidationInfo, field_validator,
                       model_validator)
 
+from api.kernel.bodies import Body
 from db.models.enums import MemberRole, PaymentType, ProjectStatus, ProjectType
 
 MAX_ROLES = 50
@@ -30,6 +31,12 @@ MoneyIn = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), max_digits
 MoneyOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
+# What a client reads (ProjectOut, MembershipOut, RoleOut) but cannot write: sent back, it is ignored.
+ROLE_READ_ONLY = frozenset({"project_id", "skill_name", "slots_filled", "is_filled", "created_at"})
+PROJECT_READ_ONLY = frozenset({"id", "creator_id", "is_fully_staffed", "open_skill_ids", "created_at", "updated_at",
+                               "last_activity_at", "member_role", "member_role_id", "member_role_title", "joined_at"})
+
+
 def _not_null(value):
     # Runs only for fields the client sent: an explicit null for a required field is an error.
     if value is None:
@@ -43,8 +50,9 @@ def _amount_fits_type(amount: Decimal | None, info: ValidationInfo) -> Decimal |
     return amount
 
 
-class RoleCreate(BaseModel):
+class RoleCreate(Body):
     model_config = ConfigDict(extra="forbid")
+    READ_ONLY = ROLE_READ_ONLY | {"id"}
 
     skill_id: SkillId
     role_title: Name
@@ -57,10 +65,11 @@ class RoleCreate(BaseModel):
     _amount = field_validator("payment_amount")(_amount_fits_type)
 
 
-class RoleEdit(BaseModel):
+class RoleEdit(Body):
     """A role in `PUT /projects/{id}`: with `id` it is edited in place (given fields only), without it is added."""
 
     model_config = ConfigDict(extra="forbid")
+    READ_ONLY = ROLE_READ_ONLY
 
     id: uuid.UUID | None = None
     skill_id: SkillId | None = None
@@ -83,7 +92,7 @@ class RoleEdit(BaseModel):
         return self
 
 
-class _Location(BaseModel):
+class _Location(Body):
     @model_validator(mode="after")
     def _pair(self):
         given = {"latitude", "longitude"} & self.model_fields_set
@@ -96,6 +105,8 @@ class _Location(BaseModel):
 
 class ProjectCreate(_Location):
     model_config = ConfigDict(extra="forbid")
+    # A new project is active: a status sent back from another project is ignored too.
+    READ_ONLY = PROJECT_READ_ONLY | {"status"}
 
     name: Name
     description: LongText | None = None
@@ -114,6 +125,7 @@ class ProjectUpdate(_Location):
     """Every field optional. `roles`, when given, is the full list of live roles (see service.update_project)."""
 
     model_config = ConfigDict(extra="forbid")
+    READ_ONLY = PROJECT_READ_ONLY
 
     name: Name | None = None
     description: LongText | None = None
@@ -131,8 +143,11 @@ class ProjectUpdate(_Location):
     _required = field_validator("name", "project_type", "status", "roles", mode="before")(_not_null)
 
 
-class TransferIn(BaseModel):
+class TransferIn(Body):
     model_config = ConfigDict(extra="forbid")
+    # A member as the members list shows them (api.team.schemas.MemberOut) may be sent as it is.
+    READ_ONLY = frozenset({"name", "profession", "profile_photo_url", "member_role", "role_id", "role_title",
+                           "joined_at"})
 
     user_id: uuid.UUID
 

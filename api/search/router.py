@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from api.auth.dependencies import CurrentUser, OptionalUser
 from api.http.deps import SessionDep
 from api.http.openapi import HEADERS, problems
+from api.http.pagination import next_link
 from api.kernel import ratelimit
 from api.kernel.problems import field_error
 from api.kernel.settings import get_settings
@@ -48,7 +49,7 @@ Envelope = Annotated[bool, Query(description="true: {results, total, page, limit
 MAX_ZOOM = 29
 
 # The headers of a list of hits (api.http.openapi.HEADERS says what each means).
-_LIST_HEADERS = {name: HEADERS[name] for name in ("X-Total-Count", "X-Total-Relation", "X-Next-Cursor",
+_LIST_HEADERS = {name: HEADERS[name] for name in ("X-Total-Count", "X-Total-Relation", "X-Next-Cursor", "Link",
                                                    "X-Search-Engine")}
 _ENGINE_HEADER = {"X-Search-Engine": HEADERS["X-Search-Engine"]}
 _HIT_TIME = "2025-03-01T09:30:00Z"
@@ -83,7 +84,8 @@ def _engine_header(response: Response, engine: str) -> None:
 _HIT_LISTS = {ProjectSearchResponse: TypeAdapter(list[ProjectHit]), UserSearchResponse: TypeAdapter(list[UserHit])}
 
 
-def _shape(result: ProjectSearchResponse | UserSearchResponse, response: Response, envelope: bool) -> Response:
+def _shape(result: ProjectSearchResponse | UserSearchResponse, request: Request, response: Response,
+           envelope: bool) -> Response:
     """The envelope, or the bare list of hits (the original's shape) with total and cursor in headers.
 
     Serialised once, by pydantic-core, straight to bytes: the response is already a validated model, and
@@ -96,6 +98,7 @@ def _shape(result: ProjectSearchResponse | UserSearchResponse, response: Respons
         headers["X-Total-Relation"] = "gte"
     if result.next_cursor:
         headers["X-Next-Cursor"] = result.next_cursor
+        headers["Link"] = next_link(request, cursor=result.next_cursor, page=None)
     body = result.model_dump_json() if envelope else _HIT_LISTS[type(result)].dump_json(result.results)
     return Response(body, media_type="application/json", headers=headers)
 
@@ -181,7 +184,7 @@ def _paging(sort: str, cursor: str | None, page: int, limit: int, filters) -> tu
             responses={200: {"headers": _LIST_HEADERS,
                              "content": {"application/json": {"examples": _PROJECT_EXAMPLES}, GEOJSON_MEDIA_TYPE: {}}}})
 async def search_projects(
-    session: SessionDep, response: Response,
+    session: SessionDep, request: Request, response: Response,
     query: Annotated[str | None,
                      Query(max_length=200, description="Words that must all occur in name or description",
                            openapi_examples={"words": {"summary": "Two words", "value": "night train"}})] = None,
@@ -229,7 +232,7 @@ async def search_projects(
     _engine_header(response, engine)
     if format == "geojson" or (format is None and GEOJSON_MEDIA_TYPE in (accept or "")):
         return _geojson(result, response)
-    return _shape(result, response, envelope)
+    return _shape(result, request, response, envelope)
 
 
 @router.get("/users", name="users", response_model=UserSearchResponse | list[UserHit], summary="Search people",
@@ -284,7 +287,7 @@ async def search_users(
     q = UserSearch(filters=filters, sort=sort, limit=limit, offset=offset, after=after, facets=facets and envelope)
     result, engine = await service.search_users(session, q, shown_page)
     _engine_header(response, engine)
-    return _shape(result, response, envelope)
+    return _shape(result, request, response, envelope)
 
 
 @router.get("/projects/clusters", name="clusters", response_model=ClustersResponse,
@@ -349,13 +352,13 @@ async def suggest(
 
 @router.get("/projects/recommended", name="recommended", response_model=RecommendedResponse,
             summary="Open roles for my skills near me (signed in)",
-            responses={200: {"headers": {"X-Search-Engine": {
+            responses={200: {"headers": {"Link": HEADERS["Link"], "X-Search-Engine": {
                 **HEADERS["X-Search-Engine"],
                 "description": HEADERS["X-Search-Engine"]["description"] + " Absent when your profile has no "
                                                                            "skills (nothing to search)."}}},
                        **problems(404, s404="You have no profile yet")})
 async def recommended(
-    session: SessionDep, response: Response, user: CurrentUser,
+    session: SessionDep, request: Request, response: Response, user: CurrentUser,
     max_distance_km: Radius = None, page: Page = 1, limit: Limit = 20,
 ) -> RecommendedResponse:
     """Active projects, not yours, with open roles that need your profile's skills (`matching_roles`),
@@ -364,4 +367,6 @@ async def recommended(
     result, engine = await service.recommended(session, user.id, max_distance_km, page, limit)
     if engine != "none":
         _engine_header(response, engine)
+    if page * limit < result.total and (page + 1) * limit <= service.MAX_OFFSET_WINDOW:
+        response.headers["Link"] = next_link(request, page=page + 1, limit=limit)
     return result

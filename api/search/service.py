@@ -12,7 +12,7 @@ import json
 import logging
 import math
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -164,18 +164,36 @@ def _project_hit(doc: dict[str, Any], centre: Point | None) -> dict[str, Any]:
 async def search_projects(session: AsyncSession, q: ProjectSearch, page: int | None
                           ) -> tuple[ProjectSearchResponse, str]:
     check_window(q.offset, q.limit)
-    result, engine = await _run(session, "search_projects", q)
+    result, engine = await _run(session, "search_projects", _one_more(q))
+    more = _drop_extra(result, q)
     facets = None
     if result.facets is not None:
         facets = ProjectFacets(**await _buckets(session, result.facets,
                                                 ["skills", "project_types", "payment_types", "cities"]))
     hits = _PROJECT_HITS.validate_python([_project_hit(h.doc, q.filters.centre) for h in result.hits])
     return ProjectSearchResponse(results=hits, total=result.total, total_relation=result.total_relation, page=page,
-                                 limit=q.limit, sort=q.sort, next_cursor=_next_cursor(result, q), facets=facets), engine
+                                 limit=q.limit, sort=q.sort, next_cursor=_next_cursor(result, q, more),
+                                 facets=facets), engine
 
 
-def _next_cursor(result: EnginePage, q: ProjectSearch | UserSearch) -> str | None:
-    if len(result.hits) < q.limit or not result.hits:
+def _one_more(q: ProjectSearch | UserSearch) -> ProjectSearch | UserSearch:
+    """A cursor page asks the engine for one hit more than it shows: its total counts every match, not those
+    after the cursor, so only that extra hit tells whether a next page exists (a cursor handed out on the
+    last page led to an empty page). Offset pages know from the total."""
+    return replace(q, limit=q.limit + 1) if q.after is not None else q
+
+
+def _drop_extra(result: EnginePage, q: ProjectSearch | UserSearch) -> bool | None:
+    """Trim the probe hit of `_one_more`: True/False = a next page exists or not; None = not probed."""
+    if q.after is None:
+        return None
+    more = len(result.hits) > q.limit
+    del result.hits[q.limit:]
+    return more
+
+
+def _next_cursor(result: EnginePage, q: ProjectSearch | UserSearch, more: bool | None) -> str | None:
+    if more is False or len(result.hits) < q.limit or not result.hits:
         return None
     seen = (q.offset if q.after is None else 0) + len(result.hits)
     if q.after is None and result.total_relation == "eq" and seen >= result.total:
@@ -185,7 +203,8 @@ def _next_cursor(result: EnginePage, q: ProjectSearch | UserSearch) -> str | Non
 
 async def search_users(session: AsyncSession, q: UserSearch, page: int | None) -> tuple[UserSearchResponse, str]:
     check_window(q.offset, q.limit)
-    result, engine = await _run(session, "search_users", q)
+    result, engine = await _run(session, "search_users", _one_more(q))
+    more = _drop_extra(result, q)
     facets = None
     if result.facets is not None:
         facets = UserFacets(**await _buckets(session, result.facets, ["skills", "cities", "professions", "is_actor"]))
@@ -203,7 +222,8 @@ async def search_users(session: AsyncSession, q: UserSearch, page: int | None) -
                             skills=[SkillOut(**s) for s in doc.get("skills") or []],
                             distance_km=distance, created_at=doc["created_at"]))
     return UserSearchResponse(results=hits, total=result.total, total_relation=result.total_relation, page=page,
-                              limit=q.limit, sort=q.sort, next_cursor=_next_cursor(result, q), facets=facets), engine
+                              limit=q.limit, sort=q.sort, next_cursor=_next_cursor(result, q, more),
+                              facets=facets), engine
 
 
 async def project_clusters(session: AsyncSession, q: ClusterQuery, zoom: int) -> tuple[ClustersResponse, str]:

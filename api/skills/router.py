@@ -3,15 +3,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import TypeAdapter
 
 from api.auth.dependencies import CurrentUser
+from api.http.caching import cached_json
 from api.http.deps import SessionDep
 from api.http.openapi import headers, problems
+from api.http.pagination import next_link
 from api.skills import service
 from api.skills.schemas import SkillCreate, SkillOut
 
 router = APIRouter(prefix="/skills", tags=["skills"])
+_SKILLS = TypeAdapter(list[SkillOut])
+_CATEGORIES = TypeAdapter(list[str])
+_SKILL = TypeAdapter(SkillOut)
+_CACHED = ("ETag", "Cache-Control")
 
 
 @router.post("/create", name="create", summary="Propose a new skill", response_model=SkillOut, status_code=201,
@@ -22,27 +29,32 @@ async def create_skill(body: SkillCreate, user: CurrentUser, session: SessionDep
 
 
 @router.get("/list", name="list", summary="List the skill catalogue", response_model=list[SkillOut],
-            responses=headers("X-Total-Count", "X-Page", "X-Limit"))
-async def list_skills(session: SessionDep, response: Response,
+            responses={**headers("X-Total-Count", "X-Page", "X-Limit", "Link", *_CACHED),
+                       **headers(*_CACHED, status=304)})
+async def list_skills(session: SessionDep, request: Request,
                       category: Annotated[str | None, Query(max_length=60)] = None,
                       search: Annotated[str | None, Query(max_length=100, description="part of the name")] = None,
                       page: Annotated[int, Query(ge=1, le=10_000)] = 1,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100):
-    """Public. A JSON list (as in the original); X-Total-Count, X-Page and X-Limit headers tell the rest."""
+    """Public. A JSON list (as in the original); X-Total-Count, X-Page, X-Limit and `Link` (next page) headers
+    tell the rest. Cacheable: send the `ETag` back in `If-None-Match` for a 304."""
     rows, total = await service.list_skills(session, category=category, search=search, page=page, limit=limit)
-    response.headers["X-Total-Count"] = str(total)
-    response.headers["X-Page"] = str(page)
-    response.headers["X-Limit"] = str(limit)
-    return rows
+    paging = {"X-Total-Count": str(total), "X-Page": str(page), "X-Limit": str(limit)}
+    if page * limit < total:
+        paging["Link"] = next_link(request, page=page + 1, limit=limit)
+    return cached_json(request, _SKILLS.dump_json(_SKILLS.validate_python(rows, from_attributes=True)), paging)
 
 
-@router.get("/categories", name="categories", summary="List the skill categories", response_model=list[str])
-async def categories(session: SessionDep):
-    """Public. Every category in use, alphabetically."""
-    return await service.categories(session)
+@router.get("/categories", name="categories", summary="List the skill categories", response_model=list[str],
+            responses={**headers(*_CACHED), **headers(*_CACHED, status=304)})
+async def categories(session: SessionDep, request: Request):
+    """Public. Every category in use, alphabetically. Cacheable (`ETag`, 304)."""
+    return cached_json(request, _CATEGORIES.dump_json(await service.categories(session)))
 
 
-@router.get("/{skill_id}", name="get", summary="Read one skill", response_model=SkillOut, responses=problems(404))
-async def get_skill(session: SessionDep, skill_id: Annotated[int, Path(ge=1, le=2_147_483_647)]):
-    """Public."""
-    return await service.get_skill(session, skill_id)
+@router.get("/{skill_id}", name="get", summary="Read one skill", response_model=SkillOut,
+            responses={**headers(*_CACHED), **headers(*_CACHED, status=304), **problems(404)})
+async def get_skill(session: SessionDep, request: Request, skill_id: Annotated[int, Path(ge=1, le=2_147_483_647)]):
+    """Public. Cacheable (`ETag`, 304)."""
+    return cached_json(request, _SKILL.dump_json(_SKILL.validate_python(await service.get_skill(session, skill_id),
+                                                                    from_attributes=True)))

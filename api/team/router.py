@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api.auth.dependencies import CurrentUser
 from api.http.deps import SessionDep
 from api.http.openapi import headers, problems
-from api.http.pagination import Page
+from api.http.pagination import Page, page_headers
 from api.team import service
 from api.team.schemas import LeaveOut, MemberOut, PromoteIn, PromoteOut, RemoveOut, StatsOut, StatusIn, StatusOut
 
@@ -35,12 +35,12 @@ async def promote(project_id: uuid.UUID, user_id: uuid.UUID, body: PromoteIn, us
 
 
 @router.get("/project/{project_id}/members", name="list-members", summary="List a project's members",
-            response_model=list[MemberOut], responses={**headers("X-Total-Count"), **problems(403, 404)})
-async def members(project_id: uuid.UUID, user: CurrentUser, session: SessionDep, response: Response,
-                  page: Page) -> list[MemberOut]:
+            response_model=list[MemberOut], responses={**headers("X-Total-Count", "Link"), **problems(403, 404)})
+async def members(project_id: uuid.UUID, user: CurrentUser, session: SessionDep, request: Request,
+                  response: Response, page: Page) -> list[MemberOut]:
     """Members (admins, then parents, then children; by join date). Members only. Total in `X-Total-Count`."""
     items, total = await service.list_members(session, user, project_id, page)
-    response.headers["X-Total-Count"] = str(total)
+    page_headers(request, response, page.page, page.limit, total)
     return items
 
 

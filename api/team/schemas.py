@@ -6,11 +6,19 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from api.kernel.bodies import Body
 from db.models.enums import ApplicationStatus, MemberRole, ProjectStatus
 
 
-class StatusIn(BaseModel):
+class StatusIn(Body):
     model_config = ConfigDict(extra="forbid")
+    # The project as read (api.projects.schemas.ProjectOut) or its stats (StatsOut), with the status changed.
+    READ_ONLY = frozenset({"id", "project_id", "creator_id", "name", "description", "project_type", "release_platform",
+                           "estimated_completion", "is_fully_staffed", "open_skill_ids", "city", "state", "country",
+                           "latitude", "longitude", "created_at", "updated_at", "last_activity_at", "roles",
+                           "member_role", "member_role_id", "member_role_title", "joined_at", "total_members",
+                           "total_roles", "total_slots", "filled_slots", "completion_percentage", "message_count",
+                           "pending_applications", "members_by_role", "applications_by_status"})
 
     status: ProjectStatus
 
@@ -22,8 +30,10 @@ class StatusOut(BaseModel):
     new_status: ProjectStatus
 
 
-class PromoteIn(BaseModel):
+class PromoteIn(Body):
     model_config = ConfigDict(extra="forbid")
+    # A member as listed (MemberOut), with member_role changed.
+    READ_ONLY = frozenset({"user_id", "name", "profession", "profile_photo_url", "role_id", "role_title", "joined_at"})
 
     member_role: MemberRole
 

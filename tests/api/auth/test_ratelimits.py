@@ -4,7 +4,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api.auth.service import LIMITS
+from api.auth.service import limits
 from tests.helpers.accounts import PASSWORD, new_email
 from tests.helpers.http import API
 
@@ -33,7 +33,7 @@ ACTIONS = {
 async def test_limit_per_client_address(client, client_at, action):
     """Many different addresses from one client address: the address limit stops it."""
     path, body = ACTIONS[action]
-    limit, window = LIMITS[action]["ip"]
+    limit, window = limits(action)["ip"]
     for i in range(limit):
         email = new_email()
         resp = await client.post(f"{API}{path(email)}", json=body(email, i))
@@ -50,7 +50,7 @@ async def test_limit_per_email(client, client_at, settings_env, action):
     """One address from many client addresses: the email limit stops it."""
     settings_env(OTP_RESEND_COOLDOWN_S="0")  # the resend cooldown is tested on its own in test_accounts.py
     path, body = ACTIONS[action]
-    limit, window = LIMITS[action]["email"]
+    limit, window = limits(action)["email"]
     email = new_email()
     for i in range(limit):
         resp = await client_at(_ip(i)).post(f"{API}{path(email)}", json=body(email, i))
@@ -63,7 +63,7 @@ async def test_limit_per_email(client, client_at, settings_env, action):
 
 async def test_login_limit_also_stops_the_right_password(client, client_at, make_user):
     user = await make_user()
-    limit, window = LIMITS["login"]["email"]
+    limit, window = limits("login")["email"]
     for i in range(limit):
         await client_at(_ip(i)).post(f"{API}/auth/login", json={"email": user.email, "password": "wrong one!"})
     resp = await client.post(f"{API}/auth/login", json={"email": user.email, "password": user.password})
@@ -71,7 +71,7 @@ async def test_login_limit_also_stops_the_right_password(client, client_at, make
 
 
 async def test_sign_up_send_otp_limit_per_client_address(client):
-    limit, window = LIMITS["send_otp"]["ip"]
+    limit, window = limits("send_otp")["ip"]
     for i in range(limit):
         resp = await client.post(f"{API}/auth/signup/send-otp", json={"email": new_email(), "password": PASSWORD})
         assert resp.status_code == 200, resp.text
@@ -88,7 +88,7 @@ async def test_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_address_l
     """`filmo serve` trusts no proxy by default (FORWARDED_ALLOW_IPS empty): a local process varying
     X-Forwarded-For is still one client address, so the per-address login limit holds."""
     server = start_server(cli=True)
-    limit, _ = LIMITS["login"]["ip"]
+    limit, _ = limits("login")["ip"]
     for i in range(limit):
         status = _from(server, "/auth/login", {"email": new_email(), "password": "wrong password"}, _ip(i))
         assert status == 401, f"request {i + 1} of {limit}: {status}"
@@ -98,8 +98,27 @@ async def test_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_address_l
 async def test_forwarded_for_from_a_trusted_proxy_names_the_client(start_server):
     """Behind a proxy listed in FORWARDED_ALLOW_IPS the limit counts the client the proxy names."""
     server = start_server(cli=True, extra_env={"FORWARDED_ALLOW_IPS": "127.0.0.1"})
-    limit, _ = LIMITS["send_otp"]["ip"]
+    limit, _ = limits("send_otp")["ip"]
     for i in range(limit):
         assert _from(server, "/auth/reset-password/send-otp", {"email": new_email()}, "203.0.113.1") == 200, i
     assert _from(server, "/auth/reset-password/send-otp", {"email": new_email()}, "203.0.113.1") == 429
     assert _from(server, "/auth/reset-password/send-otp", {"email": new_email()}, "203.0.113.2") == 200
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+async def test_limits_come_from_settings(client, client_at, settings_env, action):
+    """AUTH_<ACTION>_PER_IP / _PER_EMAIL / _WINDOW_S replace the defaults (operators tune them without code)."""
+    name = action.upper()
+    settings_env(**{f"AUTH_{name}_PER_IP": "3", f"AUTH_{name}_PER_EMAIL": "2", f"AUTH_{name}_WINDOW_S": "120",
+                    "OTP_RESEND_COOLDOWN_S": "0"})
+    assert limits(action) == {"ip": (3, 120), "email": (2, 120)}
+    path, body = ACTIONS[action]
+    for i in range(3):
+        email = new_email()
+        assert (await client.post(f"{API}{path(email)}", json=body(email, i))).status_code != 429, i
+    email = new_email()
+    _assert_429(await client.post(f"{API}{path(email)}", json=body(email, 3)), 120)
+    email = new_email()
+    for i in range(2):
+        assert (await client_at(_ip(i)).post(f"{API}{path(email)}", json=body(email, i))).status_code != 429, i
+    _assert_429(await client_at(_ip(2)).post(f"{API}{path(email)}", json=body(email, 2)), 120)
