@@ -11,6 +11,7 @@ connection is api.auth.sessions' rule, the same as for HTTP.
 """
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import random
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from api.auth.sessions import SessionRefused, TokenHolder, ended_sessions, user_for_token
+from api.auth.sessions import SessionRefused, TokenHolder, ended_sessions, read_token
 from api.chat import service
 from api.chat.schemas import (DmResumeIn, EditMessageIn, JoinProjectIn, MarkReadEvent, MessageRef, OtherUserRef,
                               ProjectRef, SendDirectEvent, SendMessageIn, TokenIn, UserRef)
@@ -111,17 +112,60 @@ async def _announce(event_name: str, project_id: uuid.UUID | str, user_id: uuid.
 # ----------------------------------------------------------------- authentication
 
 
+class _Authenticator:
+    """Checks the tokens of sockets that connect together in one database session: api.auth.sessions'
+    rule (`ended_sessions`, two queries for any number of tokens) and everybody's display name (one).
+
+    Thousands of clients reconnecting at once (a deploy, a network blip) is when connects come in
+    bursts. Checked one by one, each connect took a pooled session of its own (a pre-ping, three
+    queries, and a new connection whenever the pool overflowed): that was most of the ~25 ms of wall
+    time per client it took to connect 2,000 clients (bench/results/realtime.md).
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[TokenHolder, asyncio.Future[Conn]]] = []
+
+    async def check(self, holder: TokenHolder) -> Conn:
+        answer: asyncio.Future[Conn] = asyncio.get_running_loop().create_future()
+        self._waiting.append((holder, answer))
+        if len(self._waiting) == 1:  # the first of a batch: everybody arriving until the loop gets to it joins
+            asyncio.get_running_loop().create_task(self._check_waiting())
+        return await answer
+
+    async def _check_waiting(self) -> None:
+        await asyncio.sleep(0)
+        batch, self._waiting = self._waiting, []
+        holders = [holder for holder, _ in batch]
+        try:
+            async with get_sessionmaker()() as session:
+                verdicts = await ended_sessions(session, holders)
+                names = await service.people(session, {h.user_id for h in holders})
+        except Exception as exc:  # e.g. the database is down: every connect of the batch hears it
+            for _, answer in batch:
+                if not answer.done():
+                    answer.set_exception(exc)
+            return
+        for (holder, answer), refused in zip(batch, verdicts):
+            if answer.done():
+                continue
+            if refused is not None:
+                answer.set_exception(EventError(refused.code, refused.reason))
+            else:
+                answer.set_result(Conn(token=holder, name=names[holder.user_id].name))
+
+
+_authenticator = _Authenticator()
+
+
 async def _authenticate(token: Any) -> Conn:
     """Who the token belongs to, or EventError with a reason a person can act on."""
     if not isinstance(token, str) or not token:
         raise EventError("missing_token", "Send the access token in the auth payload: {\"token\": \"<access token>\"}")
-    async with get_sessionmaker()() as session:
-        try:
-            user, holder = await user_for_token(session, token)
-        except SessionRefused as refused:
-            raise EventError(refused.code, refused.reason) from None
-        person = await service.display_name(session, user.id)
-    return Conn(token=holder, name=person.name)
+    try:
+        holder = read_token(token)
+    except SessionRefused as refused:
+        raise EventError(refused.code, refused.reason) from None
+    return await _authenticator.check(holder)
 
 
 @sio.event
@@ -234,32 +278,31 @@ async def renew(sid: str, conn: Conn, body: TokenIn) -> dict:
 @event("join_project", JoinProjectIn)
 async def join_project(sid: str, conn: Conn, body: JoinProjectIn) -> dict:
     project_id, room = str(body.project_id), project_room(body.project_id)
-    async with get_sessionmaker()() as session:
-        await service.require_member(session, body.project_id, conn.user_id)
+    async with raw_connection() as db:
+        await service.check_member(db, body.project_id, conn.user_id)
     await sio.enter_room(sid, room)
     came_online = await presence.join(project_id, str(conn.user_id), sid)
     # Check again now that the socket is in the room: a removal that committed in between is seen
     # here, and one that commits later finds this socket and takes it out (chat service: member_removed).
-    async with get_sessionmaker()() as session:
-        still_member = await service.member_role(session, body.project_id, conn.user_id) is not None
-        state = await service.read_state(session, body.project_id, conn.user_id) if still_member else None
-        online = await service.online_users(session, body.project_id, conn.user_id, check_member=False)
-        # A reconnecting client's gap, read only now that the socket is in the room (so every later message
-        # reaches it live) and only for a member.
-        missed = (await service.missed_messages(session, body.project_id, body.last_message_id)
-                  if state is not None and body.last_message_id is not None else None)
+    async with raw_connection() as db:
+        state = await service.join_state(db, body.project_id, conn.user_id)
+        online = await service.online_people(db, body.project_id) if state is not None else []
     if state is None:
         await sio.leave_room(sid, room)
         if await presence.leave(project_id, str(conn.user_id), sid):
             await _announce("user_left", project_id, conn.user_id, conn.name)
         raise EventError("forbidden", "Only members of this project can use its chat")
     conn.projects.add(project_id)
-    online_users = [u.model_dump(mode="json") for u in online.online_users]
+    online_users = [u.model_dump(mode="json") for u in online]
     if came_online:
         await _announce("user_joined", project_id, conn.user_id, conn.name, online_users)
     ack = {"project_id": project_id, "online_users": online_users,
            "last_read_message_id": state.last_read_message_id, "unread_count": state.unread_count}
-    if missed is not None:
+    if body.last_message_id is not None:
+        # A reconnecting client's gap, read only now that the socket is in the room (so every later message
+        # reaches it live) and the membership was checked again.
+        async with get_sessionmaker()() as session:
+            missed = await service.missed_messages(session, body.project_id, body.last_message_id)
         ack["missed"] = missed.model_dump(mode="json")
     return ack
 
@@ -278,10 +321,8 @@ async def leave_project(sid: str, conn: Conn, body: ProjectRef) -> dict:
 @event("send_message", SendMessageIn, shed=True)
 async def send_message(sid: str, conn: Conn, body: SendMessageIn) -> dict:
     # Stored (and committed) first, broadcast second; membership is checked inside the INSERT.
-    asked = time.perf_counter()
-    async with raw_connection() as db:
-        monitor.note_db_wait(time.perf_counter() - asked)
-        message = await service.send_message(db, body.project_id, conn.user_id, body.content, conn.name)
+    message = await service.send_message(body.project_id, conn.user_id, body.content, conn.name,
+                                         db_wait=monitor.note_db_wait)
     return {"message": message.model_dump(mode="json")}
 
 
