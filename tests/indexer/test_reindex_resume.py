@@ -115,6 +115,9 @@ async def test_a_reindex_stopped_with_ctrl_c_then_killed_resumes_and_ends_with_t
     second.wait(30)
     killed = progress_of(prefix)
     assert killed["state"] == "running" and killed["index"] == index and killed["loaded"] < total
+    # `filmo index status` knows better: its process is gone.
+    status = json.loads(cli("index", "status", "projects", "--json", env=env).stdout)
+    assert status["indexes"][0]["reindex"]["state"] == "interrupted"
 
     # Finishes where it stopped: the same index, not a new one, and not from row 0.
     result = cli("reindex", "projects", *knobs, "--json", env=env)
