@@ -58,17 +58,41 @@ def opensearch_body(facets: bool) -> dict:
     return projects_body(q)
 
 
-def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> dict:
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, every thread) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def opensearch_pid() -> int | None:
+    """The dev node's JVM (infra/services.sh writes its pid): its CPU per request is the engine's cost."""
+    try:
+        return int((REPO / ".data" / "opensearch.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None, pids: dict | None = None) -> dict:
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script:
         cmd += ["-s", script]
+    before = {name: cpu_s(pid) for name, pid in (pids or {}).items()}
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    lat = {p: _ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M)}
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    lat = {p: _ms(v) for p, v in re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)\s*$", out, re.M)}
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50_ms": lat["50"], "p99_ms": lat["99"], "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-            "socket_errors": errors.group(1) if errors else None}
+    # CPU milliseconds per request of each process: what a request costs whatever else runs on the machine.
+    cpu = {f"{name}_cpu_ms": round((cpu_s(pid) - before[name]) * 1000 / max(requests, 1), 3)
+           for name, pid in (pids or {}).items()}
+    return {"rps": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else None,
+            **cpu, **({} if "99" in lat else {"wrk_output": out[-800:]})}
+
+
+def _median(values: list[float], digits: int) -> float | None:
+    return round(statistics.median(values), digits) if values else None
 
 
 def _ms(value: str) -> float:
@@ -112,6 +136,9 @@ def main() -> None:
     legs = {"plain": (filmo, lua_post(opensearch_body(False))),
             "facets": (filmo + "&envelope=true&facets=true", lua_post(opensearch_body(True)))}
     server = start_server(args.database_url, args.port)
+    pids = {"api": server.pid}
+    if opensearch_pid():
+        pids["opensearch"] = opensearch_pid()
     result: dict = {"benchmark": "/search/projects (50 km around Los Angeles + one skill, nearest 20) through Filmo "
                                  "vs the same _search body straight to OpenSearch",
                     "when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -134,14 +161,25 @@ def main() -> None:
                 order = [("filmo", url, None), ("opensearch", search_url, script)]
                 pair = {}
                 for leg, target, lua in (order if i % 2 == 0 else order[::-1]):
-                    pair[leg] = wrk(target, args.seconds, args.connections, lua)
+                    pair[leg] = wrk(target, args.seconds, args.connections, lua, pids)
                 pair["ratio"] = round(pair["filmo"]["rps"] / pair["opensearch"]["rps"], 3)
+                if "opensearch_cpu_ms" in pair["filmo"]:
+                    # On a machine where both share the cores and nothing else runs, requests/s go as 1 / CPU
+                    # per request: the engine's own cost over the engine's + Filmo's for a request through Filmo.
+                    f, o = pair["filmo"], pair["opensearch"]
+                    pair["cpu_ratio"] = round(o["opensearch_cpu_ms"] / (f["opensearch_cpu_ms"] + f["api_cpu_ms"]), 3)
                 rounds.append(pair)
                 print(name, json.dumps(pair), flush=True)
             result["legs"][name] = {"rounds": rounds,
                                     "ratio_median": round(statistics.median(r["ratio"] for r in rounds), 3),
-                                    "p99_ratio_median": round(statistics.median(
-                                        r["filmo"]["p99_ms"] / r["opensearch"]["p99_ms"] for r in rounds), 2)}
+                                    "p99_ratio_median": _median([r["filmo"]["p99_ms"] / r["opensearch"]["p99_ms"]
+                                                                 for r in rounds if r["filmo"]["p99_ms"]
+                                                                 and r["opensearch"]["p99_ms"]], 2),
+                                    "cpu_ratio_median": round(statistics.median(r["cpu_ratio"] for r in rounds), 3)
+                                    if all("cpu_ratio" in r for r in rounds) else None,
+                                    "api_cpu_ms_median": round(statistics.median(r["filmo"]["api_cpu_ms"]
+                                                                                 for r in rounds), 3)
+                                    if all("api_cpu_ms" in r["filmo"] for r in rounds) else None}
     finally:
         server.terminate()
         server.wait(10)
@@ -158,7 +196,8 @@ def markdown(r: dict) -> str:
         for i, rnd in enumerate(leg["rounds"], 1):
             f, o = rnd["filmo"], rnd["opensearch"]
             rows.append(f"| {name} | {i} | {f['rps']} | {f['p50_ms']} | {f['p99_ms']} | {o['rps']} | {o['p50_ms']} | "
-                        f"{o['p99_ms']} | {rnd['ratio']} |")
+                        f"{o['p99_ms']} | {rnd['ratio']} | {f.get('api_cpu_ms')} + {f.get('opensearch_cpu_ms')} | "
+                        f"{o.get('opensearch_cpu_ms')} | {rnd.get('cpu_ratio')} |")
     t = r["targets"]
     return "\n".join([
         "# Search throughput: Filmo vs its search engine alone",
@@ -168,12 +207,17 @@ def markdown(r: dict) -> str:
         f"Load: {r['load']['tool']}, {r['load']['connections']} connections, {r['load']['seconds']} s per leg, legs "
         f"alternated; one API process. Data: 1M projects (bench/data_gen.py, seed 42).",
         "",
-        "| leg | round | Filmo req/s | p50 ms | p99 ms | OpenSearch req/s | p50 ms | p99 ms | ratio |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| leg | round | Filmo req/s | p50 ms | p99 ms | OpenSearch req/s | p50 ms | p99 ms | ratio | CPU ms/request "
+        "through Filmo (API + engine) | CPU ms/request engine alone | CPU ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         *[f"- **{name}**: Filmo serves {leg['ratio_median']:.0%} of OpenSearch's requests/s (median of rounds), "
-          f"p99 {leg['p99_ratio_median']}× the engine's." for name, leg in r["legs"].items()],
+          f"p99 {leg['p99_ratio_median']}× the engine's; CPU ratio {leg.get('cpu_ratio_median')} (the API process "
+          f"spends {leg.get('api_cpu_ms_median')} ms of CPU per request)." for name, leg in r["legs"].items()],
+        "",
+        "CPU ratio = engine CPU per request alone / (engine + API CPU per request through Filmo), from /proc: the "
+        "requests/s ratio both legs would reach when CPU-bound on cores they share, whatever else loads the machine.",
         "",
         f"Targets (issue 12): ≥ {t['plain_ratio_min']:.0%} without facets, ≥ {t['facets_ratio_min']:.0%} with facets, "
         f"p99 ≤ {t['p99_ratio_max']}× the engine's.",
