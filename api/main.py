@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.applications.router import router as applications_router
 from api.auth.router import router as auth_router
+from api.availability.router import router as availability_router
 from api.chat.router import dm_router
 from api.chat.router import router as chat_router
 from api.http.docs import install_docs
@@ -36,6 +37,7 @@ from realtime.handlers import sio  # the Socket.IO server, with every event hand
 API_PREFIX = "/api/v1"
 DOMAIN_ROUTERS = [auth_router, profiles_router, skills_router, projects_router, applications_router, team_router,
                   chat_router, dm_router, uploads_router, search_router, notifications_router, saved_searches_router,
+                  availability_router,
                   tiles_router]
 
 

@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
 
         console = _console(stderr=as_json)
         reports = []
-        if target in (Target.saved_searches, Target.all):
+        if target == Target.saved_searches:  # `all` is the search indexes; the percolator is rebuilt on its own
             from indexer.percolator import rebuild
 
             saved = _run(rebuild(batch_size))

@@ -34,14 +34,17 @@ SELECT p.id, p.creator_id, p.name, p.description, p.project_type, p.status, p.is
        p.city, p.state, p.country,
        ST_Y(p.location::geometry) AS lat, ST_X(p.location::geometry) AS lon,
        p.open_skill_ids, p.open_payment_types, p.release_platform, p.estimated_completion, p.created_at, p.updated_at,
-       p.search_version, r.roles
+       p.search_version, r.roles, (SELECT json_agg(json_build_object('gte', lower(d), 'lte', upper(d) - 1) ORDER BY lower(d))::text
+        FROM unnest(p.shoot_dates) d) AS shoot_dates
 FROM projects p
 LEFT JOIN LATERAL (
     SELECT json_agg(json_build_object(
                'id', pr.id, 'skill_id', pr.skill_id, 'role_title', pr.role_title, 'description', pr.description,
                'slots_available', pr.slots_available, 'slots_filled', pr.slots_filled,
                'is_filled', pr.slots_filled >= pr.slots_available, 'payment_type', pr.payment_type,
-               'payment_amount', pr.payment_amount, 'payment_details', pr.payment_details)
+               'payment_amount', pr.payment_amount, 'payment_details', pr.payment_details,
+               'shoot_dates', (SELECT json_agg(json_build_object('gte', lower(d), 'lte', upper(d) - 1) ORDER BY lower(d))
+                               FROM unnest(pr.shoot_dates) d))
            ORDER BY pr.created_at, pr.id)::text AS roles
     FROM project_roles pr
     WHERE pr.project_id = p.id AND pr.removed_at IS NULL
@@ -52,6 +55,8 @@ _PROFILE_SELECT = """
 SELECT pf.id, pf.user_id, pf.name, pf.profession, pf.bio, pf.is_actor, pf.gender, pf.city, pf.state, pf.country,
        ST_Y(pf.location::geometry) AS lat, ST_X(pf.location::geometry) AS lon,
        pf.skill_ids, pf.years_of_experience, pf.profile_photo_url, pf.created_at, pf.search_version,
+       pf.willing_to_travel_km, (SELECT json_agg(json_build_object('gte', lower(d), 'lte', upper(d) - 1)
+                                                 ORDER BY lower(d))::text FROM unnest(pf.unavailable) d) AS unavailable,
        u.is_active,
        (SELECT json_agg(json_build_object('id', s.id, 'name', s.name, 'category', s.category)
                         ORDER BY s.name, s.id)::text
@@ -103,6 +108,8 @@ def project_source(row) -> dict | None:
     for key in ("description", "city", "state", "country", "release_platform"):
         _put(doc, key, getattr(row, key))
     _put(doc, "estimated_completion", _iso(row.estimated_completion))
+    # Shoot dates (inclusive day ranges; a date_range field, several values): "fits my availability" filters on them.
+    _put(doc, "shoot_dates", orjson.loads(row.shoot_dates) if row.shoot_dates else None)
     _put(doc, "max_payment_amount", max(amounts) if amounts else None)
     _location(doc, row.lat, row.lon)
     return doc
@@ -120,6 +127,9 @@ def profile_source(row) -> dict | None:
     for key in ("profession", "bio", "gender", "city", "state", "country", "years_of_experience",
                 "profile_photo_url"):
         _put(doc, key, getattr(row, key))
+    # Days booked or unavailable (inclusive ranges) and how far they travel: "who can work my shoot".
+    _put(doc, "unavailable", orjson.loads(row.unavailable) if row.unavailable else None)
+    doc["willing_to_travel_km"] = row.willing_to_travel_km
     _location(doc, row.lat, row.lon)
     if row.lat is not None and row.lon is not None:
         # People are searched by their point snapped to the ~1 km grid, never by the exact one.

@@ -2,13 +2,13 @@
 
 The index `<prefix>saved_searches` (search_mappings/saved_searches.json) holds one document per saved
 search: its OpenSearch query (`query`, a percolator field; the search domain builds it from the same
-filters as /search/projects and stores it on the row) and two pre-filter fields, `filter_project_types`
-and `filter_area` (the envelope of the centre + radius or of the bbox, a geo_shape). Saved searches
+filters as /search/projects and stores it on the row) and three pre-filter fields, `filter_project_types`,
+`filter_skill_ids` and `filter_area` (the envelope of the centre + radius or of the bbox, a geo_shape). Saved searches
 reach it through the search outbox like every other document (entity `saved_search`, external
 versions), and `filmo reindex saved_searches` rebuilds it from PostGIS.
 
 Percolating a changed project (`percolate`) asks only for saved searches whose pre-filter admits it (its
-type, a point inside the area, or no such restriction): Lucene intersects those cheap clauses first and
+type, one of its open skills, a point inside the area, or no such restriction): Lucene intersects those cheap clauses first and
 runs the stored queries of the remaining candidates only, so the cost follows the number of nearby
 saved searches of that type, not their total (bench/alerts measures it at 10k and 100k). Matches are
 handed to the `deliver_saved_search_alerts` job (api/saved_searches/tasks.py) by name: the indexer does
@@ -123,7 +123,7 @@ def envelope(area: dict | None) -> dict | None:
 
 
 _SELECT = """
-SELECT s.id, s.user_id, s.query, s.project_types, s.search_version,
+SELECT s.id, s.user_id, s.query, s.filters, s.project_types, s.search_version,
        ST_XMin(s.area) AS min_lon, ST_YMin(s.area) AS min_lat, ST_XMax(s.area) AS max_lon, ST_YMax(s.area) AS max_lat
 FROM saved_searches s JOIN users u ON u.id = s.user_id AND u.is_active
 """
@@ -134,6 +134,9 @@ def source(row) -> dict:
            "search_version": row.search_version}
     if row.project_types:
         doc["filter_project_types"] = sorted(row.project_types)
+    skills = (row.filters or {}).get("skill_ids") if hasattr(row, "filters") else None
+    if skills:  # "any" or "all": a project without one of them cannot match
+        doc["filter_skill_ids"] = sorted(set(skills))
     if row.min_lon is not None:
         doc["filter_area"] = envelope({"min_lon": row.min_lon, "min_lat": row.min_lat, "max_lon": row.max_lon,
                                        "max_lat": row.max_lat})
@@ -178,6 +181,10 @@ def percolate_body(project: dict) -> dict:
                              {"term": {"filter_project_types": project.get("project_type", "")}}],
                   "minimum_should_match": 1}},
     ]
+    skills = project.get("open_skill_ids") or []
+    flt.append({"bool": {"should": [{"bool": {"must_not": {"exists": {"field": "filter_skill_ids"}}}},
+                                    *([{"terms": {"filter_skill_ids": skills}}] if skills else [])],
+                         "minimum_should_match": 1}})
     loc = project.get("location")
     if loc is not None:
         flt.append({"bool": {"should": [

@@ -48,6 +48,8 @@ TAGS: list[dict[str, str]] = [
     {"name": "notifications", "description": "What you are told (saved-search matches, application decisions, removals): "
                                              "listed, marked read, pushed live as the Socket.IO `notification` event and "
                                              "e-mailed (instant or a daily digest) with a one-click unsubscribe link."},
+    {"name": "availability", "description": "Shoot days of projects and roles, the days people are unavailable and how "
+                                            "far they travel, and who can work a role's shoot (admins and parents)."},
     {"name": "saved-searches", "description": "Project searches you saved (the /search/projects filters) that alert you "
                                               "when a new project matches, instantly or in the daily digest."},
     {"name": "health", "description": "Probes for load balancers and orchestrators, at the root (no `/api/v1`)."},

@@ -16,6 +16,7 @@ from opensearchpy.exceptions import OpenSearchException, RequestError
 from api.kernel.settings import get_settings
 from api.search.schemas import (CLUSTER_IDS_MAX, FACET_SIZES, ClusterQuery, EngineHit, EnginePage,
                                 ProjectFilters, ProjectSearch, RecommendQuery, UserFilters, UserSearch)
+from api.search import reach
 from api.search.textmatch import words
 from indexer.client import alias_name, get_client
 
@@ -87,6 +88,10 @@ def _project_filters(f: ProjectFilters) -> tuple[list[dict], list[dict], list[di
             "bottom_right": {"lat": f.bbox.min_lat, "lon": f.bbox.max_lon}}}})
     if f.exclude_creator is not None:
         must_not.append({"term": {"creator_id": str(f.exclude_creator)}})
+    if f.reach is not None:
+        reach_filter, reach_must_not = reach.opensearch_clauses(f.reach)
+        flt += reach_filter
+        must_not += reach_must_not
     return flt, must, must_not
 
 

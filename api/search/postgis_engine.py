@@ -21,6 +21,7 @@ from api.kernel.location import snap_sql
 from api.kernel.settings import get_settings
 from api.search.schemas import (CLUSTER_IDS_MAX, FACET_SIZES, ClusterQuery, EngineHit, EnginePage,
                                 ProjectFilters, ProjectSearch, RecommendQuery, UserFilters, UserSearch)
+from api.search import reach
 from api.search.textmatch import fold_params, fold_sql, words
 
 NAME = "postgis"
@@ -79,6 +80,8 @@ def _project_where(f: ProjectFilters, params: dict[str, Any]) -> list[str]:
     if f.exclude_creator is not None:
         where.append("p.creator_id <> :exclude_creator")
         params["exclude_creator"] = f.exclude_creator
+    if f.reach is not None:
+        where += reach.postgis_where(f.reach, params)
     return where
 
 

@@ -7,6 +7,7 @@ need a signed-in person. Every response says which engine answered in `X-Search-
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -20,7 +21,7 @@ from api.http.pagination import next_link
 from api.kernel import ratelimit
 from api.kernel.problems import field_error
 from api.kernel.settings import get_settings
-from api.search import service
+from api.search import reach, service
 from api.search.textmatch import words
 from api.search.geojson import GEOJSON_MEDIA_TYPE, normalise_bbox, projects_collection
 from api.search.schemas import (MAX_LIMIT, BBox, ClusterQuery, ClustersResponse, Match, Point, ProjectFilters,
@@ -209,6 +210,10 @@ async def search_projects(
     page: Page = 1, limit: Limit = 20, cursor: Cursor = None,
     envelope: Envelope = False,
     facets: Annotated[bool, Query(description="Include facet counts (with envelope=true)")] = True,
+    fits_my_availability: Annotated[bool, Query(description="Signed in: only projects within your travel radius "
+                                                            "(PUT /profile/me/availability) of your home, whose "
+                                                            "shoot days miss your unavailable days")] = False,
+    user: OptionalUser = None,
 ):
     """Public. Active projects with open roles by default, filtered by words, place, skills, type, payment.
 
@@ -221,6 +226,8 @@ async def search_projects(
     """
     filters = _project_filters(query, city, project_type, skill_id, skill_ids, match, payment_type, status, latitude,
                                longitude, max_distance_km, bbox)
+    if fits_my_availability:
+        filters = replace(filters, reach=await reach.of_person(session, user))
     sort = sort or ("relevance" if filters.query else "distance" if filters.centre else "newest")
     if sort == "distance" and filters.centre is None:
         raise field_error("sort", "sort=distance needs latitude and longitude")

@@ -39,6 +39,16 @@ class BBox:
 
 
 @dataclass(frozen=True)
+class Reach:
+    """How far a person travels from their grid point, and the days they are not free (api/search/reach.py)."""
+
+    lat: float
+    lon: float
+    km: float
+    busy: tuple[tuple[str, str], ...] = ()  # inclusive (start, end) ISO days
+
+
+@dataclass(frozen=True)
 class ProjectFilters:
     """Every filter of a project search. `statuses=None` means the default: active and not fully staffed."""
 
@@ -53,6 +63,7 @@ class ProjectFilters:
     radius_km: float | None = None
     bbox: BBox | None = None
     exclude_creator: uuid.UUID | None = None
+    reach: Reach | None = None  # fits_my_availability
 
 
 @dataclass(frozen=True)

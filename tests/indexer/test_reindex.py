@@ -90,7 +90,9 @@ async def test_first_reindex_creates_aliases_then_swaps_keeping_one_previous():
     assert first[0]["documents"] == first[0]["postgis_count"] == 40 and first[0]["previous"] == []
     assert first[1]["documents"] == 15
     assert await alias_targets(f"{prefix}projects") == [first[0]["index"]]
-    assert first[0]["index"].startswith(f"{prefix}projects_v1_")
+    from indexer.mappings import mapping_version
+
+    assert first[0]["index"].startswith(f"{prefix}projects_v{mapping_version('projects')}_")
 
     second = reindex_json("projects", env=env)
     third = reindex_json("projects", "--batch-size", "50", env=env)
