@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.http.deps import SessionDep
+from api.http.openapi import HEADERS
 from api.kernel.problems import field_error
 from api.search.router import SearchableStatus, SkillIds, _project_filters
 from api.search.schemas import Match, ProjectFilters
@@ -27,6 +28,9 @@ _TILE_HEADERS = {
              "schema": {"type": "string"}},
     "Cache-Control": {"description": f"`{CACHE_CONTROL}`: revalidate with If-None-Match after that.",
                       "schema": {"type": "string"}},
+    "X-Search-Engine": {**HEADERS["X-Search-Engine"],
+                        "description": "Which engine counted the clusters: `opensearch` (geotile aggregation), or "
+                                       "`postgis` (the quadtree key index; pins always come from PostGIS)."},
 }
 
 
@@ -77,9 +81,9 @@ async def project_tile(
         raise field_error("x", f"must be below 2^z ({2 ** z}) at zoom {z}")
     if y >= 2 ** z:
         raise field_error("y", f"must be below 2^z ({2 ** z}) at zoom {z}")
-    body = await service.project_tile(session, TileQuery(z=z, x=x, y=y, filters=filters))
+    body, engine = await service.project_tile(session, TileQuery(z=z, x=x, y=y, filters=filters))
     tag = service.etag(body)
-    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL, "X-Search-Engine": engine}
     if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     if not body:

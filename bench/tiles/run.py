@@ -134,37 +134,38 @@ async def measure(runs: int, warmup: int, seed: int) -> dict:
                     t = tile_of(c[3] + rng.uniform(-0.1, 0.1), c[4] + rng.uniform(-0.1, 0.1), z)
                     params = {"skill_id": rng.choices(skills, weights=weights)[0]} if filtered else {}
                     cases.append((t, params))
-                tile_ms, sizes, features = [], [], []
+                tile_ms: dict[str, list[float]] = {e: [] for e in engines}
+                sizes, features = [], []
                 ref_ms: dict[str, list[float]] = {e: [] for e in engines}
                 for i, ((tz, tx, ty), params) in enumerate(cases):
-                    order = ["tile", *engines] if i % 2 else [*reversed(engines), "tile"]
-                    for what in order:
-                        if what == "tile":
-                            started = time.perf_counter()
-                            resp = await client.get(f"/api/v1/tiles/projects/{tz}/{tx}/{ty}.mvt", params=params)
-                            elapsed = (time.perf_counter() - started) * 1000
-                            if resp.status_code not in (200, 204):
-                                raise SystemExit(f"tile: {resp.status_code} {resp.text[:300]}")
-                            if i >= warmup:
-                                tile_ms.append(elapsed)
-                                sizes.append(len(resp.content))
-                                layer = mapbox_vector_tile.decode(resp.content).get("projects", {}) if resp.content \
-                                    else {}
-                                features.append(len(layer.get("features", [])))
-                            continue
-                        settings.opensearch_url = OPENSEARCH_URL if what == "opensearch" else ""
+                    legs = [(kind, e) for e in engines for kind in ("tile", "clusters")]
+                    for kind, engine in (legs if i % 2 else list(reversed(legs))):
+                        settings.opensearch_url = OPENSEARCH_URL if engine == "opensearch" else ""
                         started = time.perf_counter()
-                        resp = await client.get("/api/v1/search/projects/clusters",
-                                                params={**params, "zoom": tz, "bbox": tile_bbox(tz, tx, ty)})
+                        if kind == "tile":
+                            resp = await client.get(f"/api/v1/tiles/projects/{tz}/{tx}/{ty}.mvt", params=params)
+                        else:
+                            resp = await client.get("/api/v1/search/projects/clusters",
+                                                    params={**params, "zoom": tz, "bbox": tile_bbox(tz, tx, ty)})
                         elapsed = (time.perf_counter() - started) * 1000
-                        if resp.status_code != 200 or resp.headers.get("x-search-engine") != what:
-                            raise SystemExit(f"clusters {what}: {resp.status_code} {resp.text[:300]}")
-                        if i >= warmup:
-                            ref_ms[what].append(elapsed)
+                        if resp.status_code not in (200, 204):
+                            raise SystemExit(f"{kind} {engine}: {resp.status_code} {resp.text[:300]}")
+                        if kind == "clusters" and resp.headers.get("x-search-engine") != engine:
+                            raise SystemExit(f"clusters answered by {resp.headers.get('x-search-engine')}, not {engine}")
+                        if i < warmup:
+                            continue
+                        if kind == "clusters":
+                            ref_ms[engine].append(elapsed)
+                            continue
+                        tile_ms[engine].append(elapsed)
+                        if engine == engines[-1]:
+                            sizes.append(len(resp.content))
+                            layer = mapbox_vector_tile.decode(resp.content).get("projects", {}) if resp.content else {}
+                            features.append(len(layer.get("features", [])))
                 out["shapes"][shape] = {
-                    "tile": {**summary(tile_ms), "bytes_p50": int(pct(sizes, 0.5)), "bytes_p95": int(pct(sizes, 0.95)),
-                             "bytes_max": max(sizes), "features_p50": int(pct(features, 0.5)),
-                             "features_max": max(features)},
+                    "tile": {e: summary(v) for e, v in tile_ms.items()},
+                    "bytes": {"p50": int(pct(sizes, 0.5)), "p95": int(pct(sizes, 0.95)), "max": max(sizes)},
+                    "features": {"p50": int(pct(features, 0.5)), "max": max(features)},
                     "clusters": {e: summary(v) for e, v in ref_ms.items()}}
                 print(shape, json.dumps(out["shapes"][shape]), file=sys.stderr, flush=True)
     await close_client()
@@ -238,23 +239,28 @@ def markdown(r: dict) -> str:
         ""]
     for name, s in r["sets"].items():
         engines = s["reference_engines"]
-        head = ("| shape | tile p50 | tile p95 | " + " | ".join(f"clusters ({e}) p95 | tile/clusters ({e}) p95"
-                                                           for e in engines)
+        head = ("| shape | " + " | ".join(f"tile ({e}) p50 | tile ({e}) p95 | clusters ({e}) p95 | tile/clusters ({e}) "
+                                         f"p95" for e in engines)
                 + " | bytes p50 | bytes p95 | bytes max | features p50 | target met |")
         lines += [f"## {name} projects", "",
                   f"Grid refresh (REFRESH MATERIALIZED VIEW CONCURRENTLY, once per MAP_GRID_MAX_AGE_S under "
-                  f"low-zoom traffic): {s['grid_refresh_ms']} ms.", "", head, "|" + "---|" * (head.count("|") - 1)]
+                  f"low-zoom traffic): {s['grid_refresh_ms']} ms. Tiles with OPENSEARCH_URL set have their clusters "
+                  "counted by OpenSearch (the default map at zoom <= 6 reads the grid either way); PostGIS alone "
+                  "is the fallback and the OPENSEARCH_URL=\"\" deployment.", "", head,
+                  "|" + "---|" * (head.count("|") - 1)]
         for shape, v in s["shapes"].items():
-            t = v["tile"]
-            cells = [shape, t["p50_ms"], t["p95_ms"]]
+            cells = [shape]
             for e in engines:
-                c = v["clusters"][e]
-                cells += [c["p95_ms"], f"{round(t['p95_ms'] / c['p95_ms'], 2)}×"]
-            met = t["p95_ms"] <= TARGET_P95_MS and t["bytes_max"] <= TARGET_BYTES
-            cells += [t["bytes_p50"], t["bytes_p95"], t["bytes_max"], t["features_p50"], "yes" if met else "**no**"]
+                t, c = v["tile"][e], v["clusters"][e]
+                cells += [t["p50_ms"], t["p95_ms"], c["p95_ms"], f"{round(t['p95_ms'] / c['p95_ms'], 2)}×"]
+            served = v["tile"][engines[-1]]
+            met = served["p95_ms"] <= TARGET_P95_MS and v["bytes"]["max"] <= TARGET_BYTES
+            cells += [v["bytes"]["p50"], v["bytes"]["p95"], v["bytes"]["max"], v["features"]["p50"],
+                      "yes" if met else "**no**"]
             lines.append("| " + " | ".join(str(c) for c in cells) + " |")
         lines.append("")
-    lines += [f"Targets (issue 13): tile p95 ≤ {TARGET_P95_MS} ms at 1M projects, tiles ≤ {TARGET_BYTES // 1000} kB. "
+    lines += [f"Targets (issue 13): tile p95 ≤ {TARGET_P95_MS} ms at 1M projects, tiles ≤ {TARGET_BYTES // 1000} kB "
+              "(\"target met\" judges the tile as deployed: with OpenSearch where the set has an index). "
               "A tile/clusters ratio below 1 means the tile is cheaper than the JSON clusters of the same view "
               "(which also lacks pins, expansion zooms and numeric ids).", ""]
     return "\n".join(lines)

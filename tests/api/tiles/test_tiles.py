@@ -15,7 +15,7 @@ import pytest
 
 from tests.helpers.http import API, SEARCH, assert_problem
 from tests.helpers.projects import create_project
-from tests.helpers.search import seed, visible
+from tests.helpers.search import index_pending, reset_index, seed, visible
 
 TILES = f"{API}/tiles"
 MVT = "application/vnd.mapbox-vector-tile"
@@ -48,9 +48,31 @@ def numeric_id(project_id: str) -> int:
     return 2 ** 52 + (int.from_bytes(hashlib.sha256(uuid.UUID(project_id).bytes).digest()[:7], "big") >> 4)
 
 
-async def features(client, z, x, y, params=None, status=200) -> list[dict]:
+@pytest.fixture(params=["opensearch", "postgis"])
+async def engine(request, monkeypatch):
+    """Cluster tiles are counted by OpenSearch when it answers, else by PostGIS: every test runs on both."""
+    from api.kernel.settings import get_settings
+    from api.search import service
+
+    service._breaker = None
+    if request.param == "postgis":
+        monkeypatch.setattr(get_settings(), "opensearch_url", "")
+    else:
+        await reset_index()
+    return request.param
+
+
+async def indexed(engine: str) -> None:
+    if engine == "opensearch":
+        await index_pending()
+
+
+async def features(client, z, x, y, params=None, status=200, engine=None) -> list[dict]:
+    """The tile's features; `engine`: the one that must have counted its clusters."""
     resp = await client.get(f"{TILES}/projects/{z}/{x}/{y}.mvt", params=params)
     assert resp.status_code == status, resp.text
+    if engine is not None:
+        assert resp.headers["x-search-engine"] == engine, (z, x, y, params)
     if status == 204:
         assert resp.content == b""
         return []
@@ -64,10 +86,11 @@ def total(feats: list[dict]) -> int:
     return sum(f["properties"]["point_count"] if f["properties"]["cluster"] else 1 for f in feats)
 
 
-async def test_demo_cities_are_pins_with_what_a_pin_needs(client):
+async def test_demo_cities_are_pins_with_what_a_pin_needs(client, engine):
     from api.maintenance.demo import seed_demo
 
     await seed_demo()
+    await indexed(engine)
     projects = {p["name"]: p for p in (await client.get(f"{SEARCH}/projects", params={"limit": 50})).json()}
     assert set(projects) == set(DEMO)
     for name, (lat, lon) in DEMO.items():
@@ -99,16 +122,18 @@ async def test_demo_cities_are_pins_with_what_a_pin_needs(client):
     assert 1 <= split <= 14
     for zoom in (split - 1, split):
         tiles = {tile_of(*DEMO[n], zoom) for n in members}
-        counts = [f["properties"].get("point_count", 1) for t in tiles for f in await features(client, *t)]
+        counts = [f["properties"].get("point_count", 1) for t in tiles
+                  for f in await features(client, *t, engine=engine if zoom > 6 else None)]
         assert (len(members) in counts) == (zoom < split), (zoom, counts)
 
 
-async def test_clusters_match_the_clusters_endpoint_and_filters_change_them(client):
+async def test_clusters_match_the_clusters_endpoint_and_filters_change_them(client, engine):
     data = await seed(n_projects=150, rng_seed=5)
+    await indexed(engine)
     shown = [p for p in data.projects if visible(p) and p["loc"]]
-    for z in (0, 3, 6, 8):
+    for z in (0, 3, 6, 8, 11):
         for t in sorted({tile_of(*p["loc"], z) for p in shown}):
-            feats = await features(client, *t)
+            feats = await features(client, *t, engine=engine if z > 6 else "postgis")
             expected = [p for p in shown if tile_of(*p["loc"], z) == t]
             assert total(feats) == len(expected), (t, feats)
             # The same cells, ids and counts as /search/projects/clusters over the tile (cells at zoom z+2).
@@ -125,7 +150,7 @@ async def test_clusters_match_the_clusters_endpoint_and_filters_change_them(clie
             pins = {f["properties"]["project_id"] for f in feats if not f["properties"]["cluster"]}
             assert len(pins) == sum(n == 1 for n in inside.values())
     # Filters are the ones of /search/projects: a skill, a type, words, statuses.
-    world = lambda params: features(client, 0, 0, 0, params)  # noqa: E731
+    world = lambda params: features(client, 0, 0, 0, params, engine=engine)  # noqa: E731
     assert total(await world({"skill_id": 1})) == sum(1 in p["open_skill_ids"] for p in shown)
     assert total(await world({"skill_ids": [1, 2], "match": "all"})) == sum(
         {1, 2} <= set(p["open_skill_ids"]) for p in shown)
@@ -205,7 +230,8 @@ async def test_tilejson_carries_the_filters_into_an_absolute_tile_url(client, ma
     assert (await client.get(url.replace("skill_id=5", "skill_id=7"))).status_code == 204
 
 
-async def test_the_default_map_at_low_zoom_reads_the_grid_refreshed_when_stale(client, make_user, monkeypatch):
+async def test_the_default_map_at_low_zoom_reads_the_grid_refreshed_when_stale(client, make_user, monkeypatch,
+                                                                              engine):
     """Zoom <= 6 without filters reads project_map_grid; it follows the data once older than MAP_GRID_MAX_AGE_S."""
     from api.kernel.settings import get_settings
 
@@ -217,9 +243,10 @@ async def test_the_default_map_at_low_zoom_reads_the_grid_refreshed_when_stale(c
     monkeypatch.setattr(get_settings(), "map_grid_max_age_s", 3600)
     await create_project(client, owner, name="Second", latitude=35.70, longitude=139.70, city="Tokyo",
                          country="Japan", state=None)
+    await indexed(engine)
     assert total(await features(client, z, x, y)) == 1  # the grid is younger than an hour: not refreshed
-    assert total(await features(client, z, x, y, {"project_type": "short_film"})) == 2  # filters read the table
-    assert total(await features(client, 7, *tile_of(35.68, 139.69, 7)[1:])) == 2  # past zoom 6: the table
+    assert total(await features(client, z, x, y, {"project_type": "short_film"}, engine=engine)) == 2  # filtered
+    assert total(await features(client, 7, *tile_of(35.68, 139.69, 7)[1:], engine=engine)) == 2  # past zoom 6
     monkeypatch.setattr(get_settings(), "map_grid_max_age_s", 0)
     [cluster] = await features(client, z, x, y)
     assert cluster["properties"]["point_count"] == 2
@@ -233,7 +260,7 @@ async def test_tiles_are_documented(client):
     assert spec["paths"][f"{TILES}/projects.json"]["get"]["summary"]
 
 
-async def test_a_dense_tile_past_zoom_14_carries_clusters(client, make_user, monkeypatch):
+async def test_a_dense_tile_past_zoom_14_carries_clusters(client, make_user, monkeypatch, engine):
     """Past zoom 14 a tile holds pins, unless it holds more than MAX_POINTS projects ("wherever points are
     dense"): clusters again, splitting one zoom further in."""
     from api.tiles import service
@@ -241,10 +268,11 @@ async def test_a_dense_tile_past_zoom_14_carries_clusters(client, make_user, mon
     owner = await make_user(profile=True)
     for i in range(3):
         await create_project(client, owner, name=f"Dense {i}", latitude=48.85 + i * 1e-4, longitude=2.35)
+    await indexed(engine)
     z, x, y = tile_of(48.85, 2.35, 15)
     assert [f["properties"]["cluster"] for f in await features(client, z, x, y)] == [False] * 3
     monkeypatch.setattr(service, "MAX_POINTS", 2)
-    feats = await features(client, z, x, y)
+    feats = await features(client, z, x, y, engine=engine)
     assert total(feats) == 3 and any(f["properties"]["cluster"] for f in feats)
     assert all(f["properties"]["expansion_zoom"] == 16 for f in feats if f["properties"]["cluster"])
 
