@@ -203,8 +203,25 @@ def markdown(r: dict) -> str:
         "Target: PostGIS engine p95 ≤ 100 ms for every shape (issue 12). Facets: exact in both engines up to "
         "10,000 matches; beyond, the PostGIS engine counts them within the first 10,001 matches (lower bounds, "
         "SEARCH_FACETS_EXACT_UP_TO) where OpenSearch counts every match, hence (e)'s differing facets.",
+        *_reading(r),
         "",
     ])
+
+
+def _reading(r: dict) -> list[str]:
+    """Load-independent figures of the run: each shape against the others and against OpenSearch, same run."""
+    out = [""]
+    if r["machine"]["loadavg_before"] > r["machine"]["cpus"]:
+        out.append(f"The machine was overloaded by other work (load average {r['machine']['loadavg_before']} on "
+                   f"{r['machine']['cpus']} cores): absolute milliseconds here are several times a quiet run's; compare "
+                   "shapes within the run.")
+        out.append("")
+    shapes = r["shapes"]
+    if "c" in shapes and "e" in shapes:
+        out.append(f"PostGIS p95 of (e) over (c) in this run: {shapes['e']['postgis']['p95_ms'] / shapes['c']['postgis']['p95_ms']:.2f}× "
+                   "(facets over a 50 km radius read the bounded set, as (c)'s bounded total does; at 9c70baa, when "
+                   "they read every match, it was 497 / 41 ms = 12×).")
+    return out
 
 
 if __name__ == "__main__":
