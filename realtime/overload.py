@@ -23,6 +23,7 @@ REALTIME_SHED_QUEUE_DEPTH, REALTIME_SHED_DB_WAIT_MS (api/kernel/settings.py).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 from collections.abc import Callable
@@ -30,7 +31,9 @@ from enum import IntEnum
 
 from api.kernel.settings import get_settings
 
+log = logging.getLogger("filmo.realtime")
 PROBE_S = 0.02
+REPORT_EVERY_S = 1.0
 QUEUE_EVERY_S = 0.25
 DECAY_S = 0.25
 
@@ -67,7 +70,8 @@ class Monitor:
     async def run(self, queued_packets: Callable[[], int]) -> None:
         """The probe: runs for the life of the process."""
         loop = asyncio.get_running_loop()
-        next_queue_check = 0.0
+        next_queue_check = next_report = 0.0
+        reported = (0, 0)
         while True:
             self._probe_due = loop.time() + PROBE_S
             await asyncio.sleep(PROBE_S)
@@ -76,6 +80,13 @@ class Monitor:
             if now >= next_queue_check:
                 next_queue_check = now + QUEUE_EVERY_S
                 self.queue_depth.note(queued_packets(), now)
+            if now >= next_report:
+                # One line a second while shedding, so operators see it happen and why.
+                next_report = now + REPORT_EVERY_S
+                if (self.refused, self.dropped) != reported:
+                    log.warning("shedding load: %d sends refused, %d typing/presence dropped in the last second; "
+                                "signs %s", self.refused - reported[0], self.dropped - reported[1], self.signs())
+                    reported = (self.refused, self.dropped)
 
     def note_db_wait(self, seconds: float) -> None:
         self.db_wait_ms.note(seconds * 1000, asyncio.get_running_loop().time())
