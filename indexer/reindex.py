@@ -144,12 +144,6 @@ class LoadStats:
         if len(self.failed) < FAILED_SAMPLE:
             self.failed[doc_id] = reason[:300]
 
-    def add(self, result: BulkResult) -> None:
-        self.written += result.written + result.deleted
-        self.already += result.conflicts
-        for doc_id, reason in result.failed.items():
-            self.fail(doc_id, reason)
-
 
 async def _write_batch(client: AsyncOpenSearch, index: str, docs: list[Doc], stats: LoadStats) -> None:
     """One `_bulk` request through opensearch-py's async helper: the outcome of each document from its status
@@ -167,18 +161,19 @@ async def _write_batch(client: AsyncOpenSearch, index: str, docs: list[Doc], sta
 
     async def send() -> tuple[int, list[tuple[str, str]]]:
         already, failed = 0, []
-        async for _ok, item in async_streaming_bulk(
-                client, actions, chunk_size=len(actions) or 1, max_chunk_bytes=100 * 1024 * 1024,
-                expand_action_callback=encoded, raise_on_error=False, raise_on_exception=True, yield_ok=False,
-                max_retries=RETRIES, initial_backoff=BACKOFF_FIRST_S, max_backoff=BACKOFF_MAX_S):
-            info = next(iter(item.values()))
-            if info.get("status") == 409:
-                already += 1
-            else:
-                error = info.get("error") or {}
-                reason = (f"{error.get('type', 'error')}: {error.get('reason', '')}" if isinstance(error, dict)
-                          else str(error))
-                failed.append((str(info.get("_id", "")), f"HTTP {info.get('status')} {reason}"))
+        counted = _CountingClient(client)
+        try:
+            async for _ok, item in _stream(counted, actions, encoded):
+                info = next(iter(item.values()))
+                if info.get("status") == 409:
+                    already += 1
+                else:
+                    error = info.get("error") or {}
+                    reason = (f"{error.get('type', 'error')}: {error.get('reason', '')}" if isinstance(error, dict)
+                              else str(error))
+                    failed.append((str(info.get("_id", "")), f"HTTP {info.get('status')} {reason}"))
+        finally:  # requests the helper sent again itself (a 429 for the request or for some of its documents)
+            stats.retries += max(0, counted.calls - 1)
         return already, failed
 
     if not actions:
@@ -188,6 +183,26 @@ async def _write_batch(client: AsyncOpenSearch, index: str, docs: list[Doc], sta
     stats.written += len(actions) - already - len(failed)
     for doc_id, reason in failed:
         stats.fail(doc_id, reason)
+
+
+class _CountingClient:
+    """What opensearch-py's bulk helper uses of a client (`bulk`, `transport`), counting the requests it sends."""
+
+    def __init__(self, client: AsyncOpenSearch) -> None:
+        self.client, self.transport, self.calls = client, client.transport, 0
+
+    async def bulk(self, *args, **kwargs):
+        self.calls += 1
+        return await self.client.bulk(*args, **kwargs)
+
+
+def _stream(client, actions: list[Doc], encoded):
+    """opensearch-py's async_streaming_bulk, one chunk per batch: outcomes per document from their status,
+    documents refused with 429 re-sent with backoff; errors yielded (raise_on_error=False), never parsed."""
+    return async_streaming_bulk(
+        client, actions, chunk_size=len(actions) or 1, max_chunk_bytes=100 * 1024 * 1024,
+        expand_action_callback=encoded, raise_on_error=False, raise_on_exception=True, yield_ok=False,
+        max_retries=RETRIES, initial_backoff=BACKOFF_FIRST_S, max_backoff=BACKOFF_MAX_S)
 
 
 @dataclass

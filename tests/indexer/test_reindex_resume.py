@@ -191,3 +191,87 @@ async def test_a_refused_document_is_reported_and_does_not_stop_the_run(mapping_
 
     human = run("reindex", "projects")
     assert human.returncode == 1 and f"refused {poison_id}: " in human.stdout
+
+
+class RefusingProxy:
+    """HTTP in front of OpenSearch that answers the first `_bulk` requests with the statuses in `refuse` (429: a busy
+    node, 503: a node that lost its cluster) without passing them on, then marks the first document of the next one
+    429 (a rejected item) although OpenSearch wrote it."""
+
+    def __init__(self, refuse: list[int]):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import httpx
+
+        from tests.helpers.run import OS_PORT
+
+        upstream = httpx.Client(base_url=f"http://127.0.0.1:{OS_PORT}", timeout=120)
+        self.bulks = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                is_bulk = self.path.split("?")[0].endswith("/_bulk")
+                if is_bulk:
+                    proxy.bulks += 1
+                if is_bulk and proxy.bulks <= len(refuse):
+                    status = refuse[proxy.bulks - 1]
+                    self._answer(status, json.dumps({"error": {"type": "refused_by_test_proxy", "reason": "busy"},
+                                                     "status": status}).encode())
+                    return
+                response = upstream.request(self.command, self.path, content=body,
+                                            headers={"content-type": self.headers.get("content-type",
+                                                                                      "application/json")})
+                content = response.content
+                if is_bulk and proxy.bulks == len(refuse) + 1:
+                    answer = json.loads(content)
+                    item = next(iter(answer["items"][0].values()))
+                    item.update(status=429, error={"type": "es_rejected_execution_exception", "reason": "busy"})
+                    answer["errors"] = True
+                    content = json.dumps(answer).encode()
+                self._answer(response.status_code, content)
+
+            def _answer(self, status: int, content: bytes) -> None:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+async def test_busy_opensearch_is_retried_with_backoff_and_nothing_is_lost():
+    await seed_projects(900)
+    prefix = f"test_{RUN_ID}_busy{uuid.uuid4().hex[:4]}_"
+    # One 429, then 503s past what the client's transport retries by itself (2): the reindex's backoff takes over.
+    proxy = RefusingProxy(refuse=[429, 503, 503, 503])
+    try:
+        result = cli("reindex", "projects", "--batch-size", "300", "--concurrency", "1", "--json",
+                     env={"OPENSEARCH_INDEX_PREFIX": prefix, "OPENSEARCH_URL": proxy.url})
+    finally:
+        proxy.close()
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)[0]
+    # Every refused request and the rejected item were sent again (the 429s by the bulk helper, the 503s by the
+    # client's transport and then the reindex's own backoff): 4 refused + 3 batches + 1 item re-sent.
+    assert proxy.bulks == 4 + 3 + 1 and report["retries"] >= 3
+    # The item marked 429 was re-sent by the bulk helper and found already written (409): counted, not lost.
+    assert report["already"] == 1 and report["failed"] == 0
+    assert report["documents"] == report["postgis_count"] == 900
+    verify = cli("index", "verify", "projects", "--json", env={"OPENSEARCH_INDEX_PREFIX": prefix})
+    assert verify.returncode == 0, verify.stdout
