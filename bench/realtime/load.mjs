@@ -1,9 +1,13 @@
-// One load worker: connects its share of the clients (official socket.io-client, WebSocket
-// transport), joins rooms, sends its share of the message rate, and measures send -> receipt
-// latency at every member of the room. Writes <plan>.worker<i>.json: counters and a sparse histogram.
+// One load worker: connects its share of the clients (official socket.io-client, WebSocket transport), joins
+// rooms, then runs the steps run.py hands it, one at a time: send its share of a step's rate for the step's
+// duration, measure send -> receipt latency at every member of the room, wait for the stragglers, and write
+// the step's counters. Clients whose connection drops reconnect by themselves and rejoin with the last message
+// id they saw (realtime/README.md, "Reconnecting"); what they get back counts as delivered, not as latency.
 //
 // node load.mjs <plan.json> <worker index> <worker count>
-// The plan (written by run.py) holds server URLs, rooms with member tokens, rate and duration.
+// Protocol with run.py (files next to the plan): it writes <plan>.step<i> ({rate, duration_s, drain_s, start_ms,
+// drop_fraction}); the worker writes <plan>.worker<w>.step<i>.json when done and waits for the next step, or for
+// <plan>.stop. Prints one line {ready, clients} on stdout once every client has joined.
 import { createRequire } from "node:module";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -20,132 +24,185 @@ const index = Number(indexArg);
 const workers = Number(countArg);
 const rooms = plan.rooms.filter((_, i) => i % workers === index);
 const now = () => performance.timeOrigin + performance.now(); // ms, shared clock across processes
-
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const BUCKET_MS = 0.1;
-const hist = new Map(); // delivery latency bucket -> count
-const ackHist = new Map(); // send -> ack (stored in PostGIS and published) bucket -> count
-const stats = { worker: index, clients: 0, rooms: rooms.length, connect_failures: 0, join_failures: 0,
-  sent: 0, acked: 0, send_errors: 0, expected: 0, received: 0, duplicates: 0, foreign: 0, ack_ms_max: 0,
-  disconnects: 0, disconnect_reasons: {} };
-const expected = new Map(); // message key -> members in the room when it was sent
-const seen = new Map(); // message key -> Set of receiver ids
-const acked = new Set(); // keys the server acknowledged (stored)
 
-const perSecond = new Map(); // second of sending -> [deliveries, sum ms, max ms]
-let startMs = 0;
+let step = null; // the counters of the step running now
+const messages = new Map(); // key -> {room, seen: Set of client ids, acked}
 
-function record(latency, sentAt) {
-  const b = Math.floor(latency / BUCKET_MS);
-  hist.set(b, (hist.get(b) || 0) + 1);
-  const sec = Math.floor((sentAt - startMs) / 1000);
-  const row = perSecond.get(sec) || [0, 0, 0];
-  row[0] += 1; row[1] += latency; row[2] = Math.max(row[2], latency);
-  perSecond.set(sec, row);
+function newStep(spec) {
+  return { spec, sent: 0, acked: 0, refused: 0, refused_codes: {}, errors: 0, answered_within_1s: 0,
+    answer_ms_max: 0, received: 0, recovered: 0, duplicates: 0, disconnects: 0, disconnect_reasons: {},
+    reconnects: 0, rejoin_failures: 0, hist: new Map(), ackHist: new Map(), keys: [] };
 }
 
-function connectClient(member, serverUrl, clientId) {
+function bump(map, key) { map.set(key, (map.get(key) || 0) + 1); }
+
+function deliver(client, m, live) {
+  const parts = m.content.split(" ");
+  if (parts[0] !== "bench") return;
+  client.lastId = Math.max(client.lastId, m.id);
+  const entry = messages.get(parts[1]);
+  if (entry === undefined) return;
+  if (entry.seen.has(client.id)) { if (live && step) step.duplicates += 1; return; }
+  entry.seen.add(client.id);
+  if (!step) return;
+  if (live) {
+    step.received += 1;
+    bump(step.hist, Math.floor((now() - Number(parts[2])) / BUCKET_MS));
+  } else step.recovered += 1;
+}
+
+function connectClient(member, serverUrl, id) {
   return new Promise((resolve) => {
-    const socket = io(serverUrl, { auth: { token: member.token }, transports: ["websocket"], reconnection: false,
-      timeout: 60000 });
-    socket.on("message", (m) => {
-      const received = now();
-      const parts = m.content.split(" ");
-      if (parts[0] !== "bench") return;
-      const key = parts[1];
-      const pending = seen.get(key);
-      if (pending === undefined) { stats.foreign += 1; return; }
-      if (pending.has(clientId)) { stats.duplicates += 1; return; }
-      pending.add(clientId);
-      stats.received += 1;
-      record(received - Number(parts[2]), Number(parts[2]));
-    });
+    const client = { id, room: null, lastId: 0, joined: false, connects: 0, socket: null };
+    const socket = io(serverUrl, { auth: { token: member.token }, transports: ["websocket"], timeout: 60000,
+      reconnectionDelay: 500, reconnectionDelayMax: 2000 });
+    client.socket = socket;
+    socket.on("message", (m) => deliver(client, m, true));
     socket.on("disconnect", (reason) => {
-      if (reason !== "io client disconnect") {
-        stats.disconnects += 1;
-        stats.disconnect_reasons[reason] = (stats.disconnect_reasons[reason] || 0) + 1;
+      client.joined = false;
+      if (reason !== "io client disconnect" && step) {
+        step.disconnects += 1;
+        step.disconnect_reasons[reason] = (step.disconnect_reasons[reason] || 0) + 1;
       }
     });
-    socket.on("connect", () => resolve(socket));
-    socket.on("connect_error", () => { stats.connect_failures += 1; resolve(null); });
+    socket.on("connect", async () => {
+      client.connects += 1;
+      if (client.connects === 1) { resolve(client); return; }
+      // A reconnect: rejoin with the last message id seen and merge what was missed.
+      if (step) step.reconnects += 1;
+      const ack = await socket.timeout(30000).emitWithAck("join_project",
+        { project_id: client.room.project_id, last_message_id: client.lastId }).catch(() => null);
+      if (!ack || !ack.ok) { if (step) step.rejoin_failures += 1; return; }
+      client.joined = true;
+      for (const m of ack.missed?.messages || []) deliver(client, m, false);
+    });
+    socket.on("connect_error", () => { if (client.connects === 0) { socket.close(); resolve(null); } });
   });
 }
 
-async function main() {
-  // Connect gradually (every process validates each token against the database).
-  const roomSockets = [];
-  let clientId = 0;
-  for (const room of rooms) {
-    const sockets = [];
-    for (let i = 0; i < room.members.length; i += 25) {
-      const batch = room.members.slice(i, i + 25).map((member, j) =>
-        connectClient(member, plan.servers[(i + j) % plan.servers.length], clientId++));
-      sockets.push(...(await Promise.all(batch)));
-    }
-    const live = sockets.filter(Boolean);
-    stats.clients += live.length;
-    const acks = await Promise.all(live.map((s) => s.timeout(60000).emitWithAck("join_project",
-      { project_id: room.project_id }).catch(() => ({ ok: false }))));
-    const joined = live.filter((_, i) => acks[i] && acks[i].ok);
-    stats.join_failures += live.length - joined.length;
-    roomSockets.push({ room, sockets: joined, next: 0 });
-  }
-  process.stdout.write(JSON.stringify({ ready: true, worker: index, clients: stats.clients }) + "\n");
-
-  // run.py writes the common start time once every worker is connected; then send this worker's
-  // share of the rate.
-  const startFile = process.env.FILMO_BENCH_START_FILE;
-  while (!existsSync(startFile)) await new Promise((r) => setTimeout(r, 50));
-  const start = Number(readFileSync(startFile, "utf8"));
-  startMs = start;
-  while (now() < start) await new Promise((r) => setTimeout(r, Math.min(50, start - now())));
-  const rate = plan.rate / workers;
-  const total = Math.round(rate * plan.duration_s);
+async function runStep(spec, roomClients) {
+  step = newStep(spec);
+  while (now() < spec.start_ms) await sleep(Math.min(50, spec.start_ms - now()));
+  const rate = spec.rate / workers;
+  const total = Math.round(rate * spec.duration_s);
+  const start = spec.start_ms;
+  const dropAt = start + (spec.duration_s * 1000) / 2;
+  let dropped = !spec.drop_fraction;
   let seq = 0;
   let r = 0;
   const inflight = [];
   while (seq < total) {
+    if (!dropped && now() >= dropAt) {
+      // Part of the clients lose their connection mid-step (the WebSocket goes away under them).
+      dropped = true;
+      for (const { clients } of roomClients) {
+        for (const c of clients) if (Math.random() < spec.drop_fraction && c.socket.io.engine?.transport?.ws) {
+          c.socket.io.engine.transport.ws.close();
+        }
+      }
+    }
     const due = Math.min(total, Math.floor(((now() - start) / 1000) * rate));
     while (seq < due) {
-      const target = roomSockets[r++ % roomSockets.length];
-      const sender = target.sockets[target.next++ % target.sockets.length];
-      const key = `${index}:${seq++}`;
-      seen.set(key, new Set());
-      expected.set(key, target.sockets.length);
-      stats.sent += 1;
+      const target = roomClients[r++ % roomClients.length];
+      const live = target.clients.filter((c) => c.joined && c.socket.connected);
+      if (!live.length) { seq++; continue; }
+      const sender = live[target.next++ % live.length];
+      const key = `${index}:${spec.index}:${seq++}`;
+      messages.set(key, { room: target, seen: new Set(), acked: false });
+      step.keys.push(key);
+      step.sent += 1;
       const sentAt = now();
-      inflight.push(sender.timeout(30000).emitWithAck("send_message",
+      const counted = step;
+      inflight.push(sender.socket.timeout(30000).emitWithAck("send_message",
         { project_id: target.room.project_id, content: `bench ${key} ${sentAt}` })
         .then((ack) => {
-          const ackMs = now() - sentAt;
-          stats.ack_ms_max = Math.max(stats.ack_ms_max, ackMs);
-          const b = Math.floor(ackMs / BUCKET_MS);
-          ackHist.set(b, (ackHist.get(b) || 0) + 1);
-          if (ack && ack.ok) { stats.acked += 1; acked.add(key); } else stats.send_errors += 1;
+          const ms = now() - sentAt;
+          counted.answer_ms_max = Math.max(counted.answer_ms_max, ms);
+          if (ms <= 1000) counted.answered_within_1s += 1;
+          if (ack && ack.ok) {
+            counted.acked += 1;
+            messages.get(key).acked = true;
+            bump(counted.ackHist, Math.floor(ms / BUCKET_MS));
+          } else {
+            counted.refused += 1;
+            const code = ack?.error?.code || "unknown";
+            counted.refused_codes[code] = (counted.refused_codes[code] || 0) + 1;
+          }
         })
-        .catch(() => { stats.send_errors += 1; }));
+        .catch(() => { counted.errors += 1; }));
     }
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
   await Promise.all(inflight);
-  // Drain: wait until every stored (acknowledged) message reached every member of its room, or
-  // give up after the drain window (what is still missing then counts as lost).
+  // Wait until every stored (acknowledged) message reached every member connected now, live or through the
+  // recovery on rejoin; what is still missing when the drain window closes counts as lost.
   const missing = () => {
     let m = 0;
-    for (const key of acked) m += expected.get(key) - seen.get(key).size;
+    for (const key of step.keys) {
+      const entry = messages.get(key);
+      if (!entry.acked) continue;
+      for (const c of entry.room.clients) if (c.socket.connected && !entry.seen.has(c.id)) m += 1;
+    }
     return m;
   };
-  const drainUntil = now() + plan.drain_s * 1000;
-  while (missing() > 0 && now() < drainUntil) await new Promise((r) => setTimeout(r, 100));
-  stats.expected = 0;
-  for (const key of acked) stats.expected += expected.get(key);
-  stats.lost = missing();
-  stats.histogram_bucket_ms = BUCKET_MS;
-  stats.histogram = Object.fromEntries(hist);
-  stats.per_second = Object.fromEntries(perSecond);
-  stats.ack_histogram = Object.fromEntries(ackHist);
-  for (const { sockets } of roomSockets) for (const s of sockets) s.close();
-  // A file, not stdout: a pipe would cut a large line when the process exits.
-  writeFileSync(`${planPath}.worker${index}.json`, JSON.stringify(stats));
+  const drainUntil = now() + spec.drain_s * 1000;
+  while (missing() > 0 && now() < drainUntil) await sleep(100);
+  let expected = 0;
+  for (const key of step.keys) {
+    const entry = messages.get(key);
+    if (entry.acked) for (const c of entry.room.clients) if (c.socket.connected) expected += 1;
+  }
+  const out = { ...step, expected, lost: missing(), connected_at_end: roomClients.reduce(
+    (n, { clients }) => n + clients.filter((c) => c.socket.connected).length, 0),
+  histogram_bucket_ms: BUCKET_MS, histogram: Object.fromEntries(step.hist),
+  ack_histogram: Object.fromEntries(step.ackHist) };
+  delete out.hist; delete out.ackHist; delete out.keys;
+  for (const key of step.keys) messages.delete(key);
+  step = null;
+  return out;
+}
+
+async function main() {
+  // Connect gradually (every process validates each token against the database).
+  const roomClients = [];
+  const setup = { clients: 0, connect_failures: 0, join_failures: 0, connect_ms: 0, join_ms: 0 };
+  let clientId = 0;
+  const t0 = now();
+  for (const room of rooms) {
+    const clients = [];
+    const connectStart = now();
+    for (let i = 0; i < room.members.length; i += 25) {
+      const batch = room.members.slice(i, i + 25).map((member, j) =>
+        connectClient(member, plan.servers[(i + j) % plan.servers.length], clientId++));
+      clients.push(...(await Promise.all(batch)));
+    }
+    const live = clients.filter(Boolean);
+    const joinStart = now();
+    setup.connect_ms += joinStart - connectStart;
+    setup.connect_failures += clients.length - live.length;
+    setup.clients += live.length;
+    const entry = { room, clients: live, next: 0 };
+    for (const c of live) c.room = room;
+    const acks = await Promise.all(live.map((c) => c.socket.timeout(60000).emitWithAck("join_project",
+      { project_id: room.project_id }).catch(() => ({ ok: false }))));
+    acks.forEach((ack, i) => { if (ack && ack.ok) live[i].joined = true; else setup.join_failures += 1; });
+    setup.join_ms += now() - joinStart;
+    roomClients.push(entry);
+  }
+  setup.setup_ms = Math.round(now() - t0);
+  process.stdout.write(JSON.stringify({ ready: true, worker: index, ...setup }) + "\n");
+
+  for (let i = 0; ; i++) {
+    const stepFile = `${planPath}.step${i}`;
+    while (!existsSync(stepFile) && !existsSync(`${planPath}.stop`)) await sleep(50);
+    if (!existsSync(stepFile)) break;
+    const spec = { ...JSON.parse(readFileSync(stepFile, "utf8")), index: i };
+    const result = await runStep(spec, roomClients);
+    writeFileSync(`${planPath}.worker${index}.step${i}.json`, JSON.stringify(result));
+  }
+  for (const { clients } of roomClients) for (const c of clients) c.socket.close();
   process.exit(0);
 }
 
