@@ -237,6 +237,11 @@ def markdown(r: dict) -> str:
         "one skill drawn like the data. Reference: the clusters endpoint for the tile's bbox at the same zoom "
         "(same cells), per engine.",
         ""]
+    if r["machine"]["loadavg_before"][0] > 2 * r["machine"]["cpus"]:
+        lines += [f"**The machine was oversubscribed** (load average {r['machine']['loadavg_before'][0]} on "
+                  f"{r['machine']['cpus']} CPUs): absolute times here are inflated several-fold and their p95s are "
+                  "mostly scheduling noise; the tile/clusters ratios, measured request by request in the same "
+                  "run, are the figures to read.", ""]
     for name, s in r["sets"].items():
         engines = s["reference_engines"]
         head = ("| shape | " + " | ".join(f"tile ({e}) p50 | tile ({e}) p95 | clusters ({e}) p95 | tile/clusters ({e}) "
