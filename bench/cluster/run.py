@@ -156,6 +156,15 @@ def search_summary(rows: list, lo: float, hi: float) -> dict:
             "max_ms": _pct([r[3] for r in part], 1.0)}
 
 
+def retries_logged(path: Path) -> int:
+    """Requests to OpenSearch that failed on one node (opensearch-py logs each, status N/A, before it tries the
+    next node): evidence that the loads did meet the dead node and went on elsewhere."""
+    try:
+        return sum("[status:N/A" in line for line in path.read_text(errors="replace").splitlines())
+    except OSError:
+        return 0
+
+
 async def warm_up(base_url: str) -> None:
     """A few searches of every shape before the clock starts: a fresh index's first searches load its data
     structures (seconds on a loaded machine, past the engine's timeout), which is start-up, not failover."""
@@ -229,6 +238,7 @@ async def body(stack: ClusterStack, args) -> dict:
     drained = await common.wait_outbox_empty(stack, 120)
     stack.env["OPENSEARCH_URL"] = survivor  # the checks read through one node (all are back by now)
     checks = await common.check(stack, load)
+    retried = retries_logged(LOGS / f"{stack.tag}-api.log"), retries_logged(LOGS / f"{stack.tag}-worker.log")
     lost = len(checks["lost_in_opensearch"]) + len(checks["lost_in_postgis"])
     stale = len(checks["stale_in_opensearch"]) + len(checks["stale_in_postgis"])
     failed = search_summary(rows, 0, 1e9)["failed"]
@@ -249,6 +259,7 @@ async def body(stack: ClusterStack, args) -> dict:
         "timeline_s": {"killed_at": round(t_kill, 1), "restart_at": round(t_restart, 1),
                        "rejoined_at": round(t_rejoined, 1), "green_at": round(t_green, 1),
                        "green_wait_s": green_after, "load_ends_at": args.duration},
+        "requests_that_met_a_dead_node": {"api": retried[0], "worker": retried[1]},
         "searches": {"all": search_summary(rows, 0, 1e9), "before_kill": search_summary(rows, 0, t_kill),
                      "node_down": search_summary(rows, t_kill, t_rejoined),
                      "after_rejoin": search_summary(rows, t_rejoined, 1e9)},
@@ -285,7 +296,10 @@ def markdown(r: dict) -> str:
         lines.append(f"| {label} | {x['searches']} | {x['failed']} {x['failed_by_answer'] or ''} | {x['p50_ms']} | "
                      f"{x['p99_ms']} | {x['max_ms']} |")
     lines += [
-        "", "A failed search = anything but a 200 answered by the OpenSearch engine (an error or the PostGIS fallback).", "",
+        "", "A failed search = anything but a 200 answered by the OpenSearch engine (an error or the PostGIS fallback). "
+        f"Requests to OpenSearch that met the dead node and were sent on to another one (opensearch-py's log): "
+        f"{r['requests_that_met_a_dead_node']['api']} from the API process, "
+        f"{r['requests_that_met_a_dead_node']['worker']} from the worker.", "",
         "| writes through the API | |", "|---|---|",
         f"| attempted / acknowledged | {w['attempted']} / {w['acked']} |",
         f"| answers | {w['statuses']} |",
