@@ -45,10 +45,10 @@ from indexer.mappings import mapping_version, version_of_index
 
 Progress = Callable[[str, int], None]  # (event "total"|"advance", n)
 
-# Defaults of `filmo reindex`, measured at 100k projects on the 2-core machine (bench/indexing/knobs.py,
-# bench/results/reindex_knobs.md): past 2 writers, PostGIS, the Python side and OpenSearch share the same two
-# cores and nothing is gained; 1000 rows per batch is where bigger batches stop paying (fewer round trips)
-# and memory stays bounded (concurrency x 2 batches queued, ~1 MB each).
+# Defaults of `filmo reindex` (bench/indexing/knobs.py, bench/results/reindex_knobs.md, 50k projects on the
+# 2-core machine): 2 writers overlap reading PostGIS, encoding and OpenSearch's indexing; past 2, all three share
+# the same 2 cores and no setting beat the default beyond run-to-run noise (up to 3x between two runs of one).
+# Memory stays bounded: concurrency x 2 batches queued plus concurrency in flight, ~1 MB per 1000 projects.
 DEFAULT_BATCH_SIZE = 1000
 DEFAULT_CONCURRENCY = 2
 # A failed `_bulk` request is retried RETRIES times, waiting BACKOFF_FIRST_S, doubling up to BACKOFF_MAX_S,
