@@ -21,8 +21,18 @@ except ImportError:  # pragma: no cover - older typer on plain click
 
 from api.kernel.exit_codes import ExitCode
 
-app = typer.Typer(help="Filmo operator commands. Exit codes: README.md, \"Operator CLI\".", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+class _FilmoApp(typer.Typer):
+    """`app()` with no arguments (what a console script generated before the entry point became `main` calls)
+    runs `main()`, so every way of starting `filmo` reports failures the same way."""
+
+    def __call__(self, *args, **kwargs):
+        if args or kwargs:
+            return super().__call__(*args, **kwargs)
+        main()
+
+
+app = _FilmoApp(help="Filmo operator commands. Exit codes: README.md, \"Operators\".", no_args_is_help=True,
+                add_completion=False, pretty_exceptions_enable=False)
 
 
 def _version_text() -> str:
