@@ -99,7 +99,9 @@ async def ensure_index(client: AsyncOpenSearch) -> bool:
         body = index_body()
         body["aliases"] = {name: {}}
         try:
-            await client.indices.create(index=new_index_name(), body=body)
+            # One fixed name for the first index: processes racing here create the same index once (the
+            # loser gets resource_already_exists), never two indexes behind one alias.
+            await client.indices.create(index=f"{name}_v{_load()[0]}_initial", body=body)
             log.info("created the saved-search percolator index behind %s", name)
         except RequestError as exc:
             if "[percolator]" in str(exc.info or exc):

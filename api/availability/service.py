@@ -25,6 +25,7 @@ from api.availability.schemas import (AvailabilityIn, AvailabilityOut, CrewHit, 
                                       ShootDatesIn, ShootDatesOut)
 from api.kernel.problems import conflict, field_error, not_found
 from api.projects import service as projects
+from api.saved_searches import service as saved_searches
 from db.models import Profile, Project, ProjectRole, User
 from db.models.enums import ProjectStatus
 from indexer.outbox import record_change
@@ -127,6 +128,7 @@ async def set_availability(session: AsyncSession, user: User, body: Availability
         await session.execute(text("UPDATE user_profiles SET willing_to_travel_km = :km WHERE id = :id"),
                               {"km": body.willing_to_travel_km, "id": profile_id})
     await record_change(session, "profile", profile_id)
+    await saved_searches.follow_availability(session, user)  # searches that "fit my availability" follow
     return await availability(session, user)
 
 

@@ -39,6 +39,9 @@ class SearchFilters(BaseModel):
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
     max_distance_km: Annotated[float, Field(gt=0, le=20000)] | None = None
     bbox: Annotated[str, Field(max_length=200)] | None = Field(None, description="min_lon,min_lat,max_lon,max_lat")
+    fits_my_availability: bool = Field(False, description="Only projects within your travel radius whose shoot days "
+                                                          "miss your unavailable days (kept up to date when you "
+                                                          "change your availability)")
 
 
 class SavedSearchIn(BaseModel):

@@ -28,13 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kernel.clock import utcnow
 from api.kernel.paging import PageParams
-from api.kernel.problems import conflict, field_error, not_found
+from api.kernel.problems import Problem, conflict, field_error, not_found
 from api.notifications import service as notifications
 from api.saved_searches.schemas import (MAX_SAVED_SEARCHES, SavedSearchIn, SavedSearchOut, SavedSearchUpdate,
                                         SearchFilters)
 from api.search.opensearch_engine import _bool, _project_filters
 from api.search.postgis_engine import _project_where
-from api.search.schemas import BBox, Point, ProjectFilters
+from api.search import reach as person_reach
+from api.search.schemas import BBox, Point, ProjectFilters, Reach
 from api.search.textmatch import words
 from db.models import SavedSearch, SavedSearchAlert, User
 from indexer.outbox import record_change
@@ -69,8 +70,9 @@ def _bbox(raw: str) -> BBox:
     return BBox(min_lon, min_lat, max_lon, max_lat)
 
 
-def to_filters(f: SearchFilters) -> ProjectFilters:
-    """The search engines' filters, with the same rules as GET /search/projects."""
+def to_filters(f: SearchFilters, reach: Reach | None = None) -> ProjectFilters:
+    """The search engines' filters, with the same rules as GET /search/projects (`reach`: the owner's, for
+    fits_my_availability)."""
     if (f.latitude is None) != (f.longitude is None):
         missing = "longitude" if f.longitude is None else "latitude"
         raise field_error(f"filters.{missing}", "latitude and longitude must be given together")
@@ -83,7 +85,7 @@ def to_filters(f: SearchFilters) -> ProjectFilters:
         payment_types=tuple(sorted({t.value for t in f.payment_type})),
         statuses=tuple(sorted(set(f.status))) if f.status else None,
         centre=Point(f.latitude, f.longitude) if f.latitude is not None else None, radius_km=f.max_distance_km,
-        bbox=_bbox(f.bbox) if f.bbox is not None else None)
+        bbox=_bbox(f.bbox) if f.bbox is not None else None, reach=reach if f.fits_my_availability else None)
 
 
 def _area(f: ProjectFilters) -> WKTElement | None:
@@ -91,8 +93,11 @@ def _area(f: ProjectFilters) -> WKTElement | None:
     boxes = []
     if f.bbox is not None:
         boxes.append((f.bbox.min_lon, f.bbox.min_lat, f.bbox.max_lon, f.bbox.max_lat))
-    if f.centre is not None and f.radius_km is not None:
-        circle = area_of_circle(f.centre.lat, f.centre.lon, f.radius_km)
+    circles = [(f.centre.lat, f.centre.lon, f.radius_km)] if f.centre is not None and f.radius_km is not None else []
+    if f.reach is not None:
+        circles.append((f.reach.lat, f.reach.lon, f.reach.km))
+    for lat, lon, km in circles:
+        circle = area_of_circle(lat, lon, km)
         if circle is not None:
             boxes.append((circle["min_lon"], circle["min_lat"], circle["max_lon"], circle["max_lat"]))
     if not boxes:
@@ -120,8 +125,10 @@ def _out(s: SavedSearch) -> SavedSearchOut:
                           created_at=s.created_at, updated_at=s.updated_at)
 
 
-def _apply_filters(s: SavedSearch, body: SearchFilters) -> None:
-    f = to_filters(body)
+async def _apply_filters(session: AsyncSession, s: SavedSearch, body: SearchFilters, user: User) -> None:
+    reach = await person_reach.of_person(session, user) if body.fits_my_availability else None
+    f = to_filters(body, reach)
+    s.fits_my_availability = body.fits_my_availability
     s.filters = body.model_dump(mode="json", exclude_defaults=True)
     s.query = percolator_query(f)
     s.project_types = list(f.project_types)
@@ -134,7 +141,7 @@ async def create(session: AsyncSession, user: User, body: SavedSearchIn) -> Save
         raise conflict(f"You have {MAX_SAVED_SEARCHES} saved searches, the most allowed: delete one first")
     now = utcnow()
     s = SavedSearch(user_id=user.id, name=body.name, frequency=body.frequency, created_at=now, updated_at=now)
-    _apply_filters(s, body.filters)
+    await _apply_filters(session, s, body.filters, user)
     session.add(s)
     await session.flush()
     await record_change(session, "saved_search", s.id)
@@ -169,12 +176,25 @@ async def update(session: AsyncSession, user: User, saved_search_id: uuid.UUID,
     if body.frequency is not None:
         s.frequency = body.frequency
     if body.filters is not None:
-        _apply_filters(s, body.filters)
+        await _apply_filters(session, s, body.filters, user)
     s.updated_at = utcnow()
     await session.flush()
     await record_change(session, "saved_search", s.id)
     await session.refresh(s)
     return _out(s)
+
+
+async def follow_availability(session: AsyncSession, user: User) -> int:
+    """The person's availability or home changed: their `fits_my_availability` searches take the new reach
+    (query and pre-filter rewritten, the percolator document follows through the outbox). Returns how many."""
+    searches = list(await session.scalars(select(SavedSearch).where(SavedSearch.user_id == user.id,
+                                                                    SavedSearch.fits_my_availability)))
+    for s in searches:
+        await _apply_filters(session, s, SearchFilters.model_validate(s.filters), user)
+        s.updated_at = utcnow()
+        await session.flush()
+        await record_change(session, "saved_search", s.id)
+    return len(searches)
 
 
 async def remove(session: AsyncSession, user: User, saved_search_id: uuid.UUID) -> None:
@@ -186,7 +206,7 @@ async def remove(session: AsyncSession, user: User, saved_search_id: uuid.UUID) 
 # ------------------------------------------------------------------ matching without OpenSearch
 
 _CANDIDATES = text("""
-SELECT s.id, s.filters FROM saved_searches s JOIN projects p ON p.id = :pid
+SELECT s.id, s.filters, s.user_id, s.fits_my_availability FROM saved_searches s JOIN projects p ON p.id = :pid
 WHERE (cardinality(s.project_types) = 0 OR p.project_type = ANY(s.project_types))
   AND (s.area IS NULL OR (p.location IS NOT NULL AND s.area && p.location::geometry))
 """)
@@ -199,7 +219,13 @@ async def postgis_matches(session: AsyncSession, project_id: uuid.UUID) -> list[
     matched = []
     for row in (await session.execute(_CANDIDATES, {"pid": project_id})).all():
         params: dict = {"pid": project_id}
-        where = _project_where(to_filters(SearchFilters.model_validate(row.filters)), params)
+        reach = None
+        if row.fits_my_availability:
+            try:  # the owner's reach now (the percolator holds the same: it is rewritten on every change)
+                reach = await person_reach.of_person(session, User(id=row.user_id))
+            except Problem:
+                continue  # no located profile any more: nothing fits
+        where = _project_where(to_filters(SearchFilters.model_validate(row.filters), reach), params)
         sql = f"SELECT EXISTS (SELECT 1 FROM projects p WHERE p.id = :pid AND {' AND '.join(where)})"
         if (await session.execute(text(sql), params)).scalar():
             matched.append(row.id)

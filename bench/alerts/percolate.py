@@ -138,7 +138,7 @@ async def measure_postgis(projects: list[dict]) -> dict:
     return summary(times)
 
 
-async def main(runs: int, sizes: list[int]) -> dict:
+async def main(runs: int, sizes: list[int], reference_every: int, postgis_runs: int) -> dict:
     from indexer.client import close_client
     from indexer.percolator import rebuild
     from sqlalchemy import text
@@ -159,11 +159,11 @@ async def main(runs: int, sizes: list[int]) -> dict:
         loaded_s = time.perf_counter() - t
         projects = [_project(random.Random(1000 + i)) for i in range(runs)]
         await measure(projects[:20], reference_every=20)  # warm-up
-        result = await measure(projects)
+        result = await measure(projects, reference_every)
         result["rows_and_rebuild_s"] = round(loaded_s, 1)
         result["indexed"] = report["documents"]
-        if size == sizes[0]:
-            result["postgis_path"] = await measure_postgis(projects[:50])
+        if postgis_runs:
+            result["postgis_path"] = await measure_postgis(projects[:postgis_runs])
         out["sizes"][str(size)] = result
         print(size, json.dumps(result))
     out["machine_after"] = machine()
@@ -176,11 +176,20 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--reference-every", type=int, default=10, help="the reference on every n-th project")
+    parser.add_argument("--postgis-runs", type=int, default=50)
     args = parser.parse_args()
     configure()
-    result = asyncio.run(main(args.runs, [int(s) for s in args.sizes.split(",")]))
+    result = asyncio.run(main(args.runs, [int(s) for s in args.sizes.split(",")], args.reference_every,
+                              args.postgis_runs))
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "alerts.json"
     existing = json.loads(path.read_text()) if path.exists() else {}
-    existing["percolation"] = result
+    # Sizes run separately (a 100k run takes long on a loaded machine) are merged, each with its own machine line.
+    merged = existing.get("percolation", {"sizes": {}})
+    for size, r in result["sizes"].items():
+        merged["sizes"][size] = {**r, "machine_before": result["machine_before"], "machine_after": result["machine_after"],
+                                 "runs": args.runs, "reference_every": args.reference_every}
+    merged["machine_before"], merged["machine_after"] = result["machine_before"], result["machine_after"]
+    existing["percolation"] = merged
     path.write_text(json.dumps(existing, indent=2))

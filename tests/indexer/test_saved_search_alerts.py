@@ -39,7 +39,25 @@ FILTERS = [
     {"bbox": "-0.5,51.2,0.2,51.8", "payment_type": ["paid"]},
     {"bbox": "-74.5,40.4,-73.5,41.0", "latitude": NY[2], "longitude": NY[3], "max_distance_km": 25},
     {"latitude": 0.0, "longitude": 0.0, "max_distance_km": 100},
+    {"fits_my_availability": True},
+    {"fits_my_availability": True, "project_type": ["short_film", "series"], "skill_ids": [1, 5, 9]},
 ]
+
+
+async def _empty_percolator() -> None:
+    from indexer.client import get_client
+    from indexer.percolator import alias, alias_targets
+
+    import json
+
+    client = get_client()
+    if not await alias_targets(client):
+        return
+    res = await client.search(index=alias(), body={"size": 10000, "_source": False, "query": {"match_all": {}}})
+    ids = [h["_id"] for h in res["hits"]["hits"]]
+    if ids:
+        body = "".join(json.dumps({"delete": {"_id": i}}) + "\n" for i in ids)
+        await client.bulk(body=body, index=alias(), params={"refresh": "true"})
 
 
 async def test_percolator_and_postgis_find_the_same_saved_searches(client, make_user, db):
@@ -49,8 +67,12 @@ async def test_percolator_and_postgis_find_the_same_saved_searches(client, make_
     from indexer.percolator import alias, percolate
 
     await reset_index()
+    await _empty_percolator()  # saved searches of earlier tests (their rows are gone, their documents not)
     data = await seed(n_projects=90, n_profiles=20, rng_seed=17)
-    person = await make_user()
+    person = await make_user(profile=True)  # in Los Angeles: "fits my availability" reaches 60 km from there
+    resp = await client.put(f"{API}/profile/me/availability", headers=person.headers,
+                            json={"willing_to_travel_km": 60, "unavailable": [{"start": "2026-01-01", "end": "2026-01-31"}]})
+    assert resp.status_code == 200, resp.text
     saved = {}
     for i, filters in enumerate(FILTERS):
         resp = await client.post(f"{API}/saved-searches", json={"name": f"s{i}", "filters": filters},

@@ -55,10 +55,16 @@ async def _percolator_doc(saved_search_id: str) -> dict | None:
 
 async def _indexed(saved_search_id: str) -> None:
     """The percolator holds the saved search (the worker indexes it from the outbox)."""
+    from tests.helpers.indexing import outbox_rows
+
     async def check():
         return await _percolator_doc(saved_search_id)
 
-    await eventually(check, timeout=20)
+    try:
+        await eventually(check, timeout=45)
+    except AssertionError:
+        rows = [(r.entity, str(r.entity_id), r.attempts, r.last_error) for r in await outbox_rows()]
+        raise AssertionError(f"saved search {saved_search_id} not in the percolator; outbox: {rows}") from None
 
 
 async def _matches(client, user) -> list[dict]:
@@ -72,7 +78,7 @@ async def _alerted(client, user, project_id: str) -> dict:
         found = [n for n in await _matches(client, user) if n["project_id"] == project_id]
         return found[0] if found else None
 
-    return await eventually(check, timeout=20)
+    return await eventually(check, timeout=45)
 
 
 async def _never(client, user, project_id: str) -> None:
@@ -87,7 +93,7 @@ async def _settled(project_id: str) -> None:
     async def check():
         return not [r for r in await outbox_rows() if str(r.entity_id) == project_id]
 
-    await eventually(check, timeout=20)
+    await eventually(check, timeout=45)
 
 
 async def test_saved_search_crud_and_validation(client, make_user, worker):
@@ -190,3 +196,50 @@ async def test_two_saved_searches_of_one_person_make_one_notification(client, ma
     assert sorted(note["data"]["saved_search_ids"]) == sorted([first["id"], second["id"]])
     await _settled(project["id"])
     assert len([n for n in await _matches(client, watcher) if n["project_id"] == project["id"]]) == 1
+
+
+async def test_a_search_that_fits_my_availability_follows_it(client, make_user, worker):
+    watcher, owner = await make_user(profile=True), await make_user(profile=True)  # both in Los Angeles
+    resp = await client.put(f"{API}/profile/me/availability", headers=watcher.headers,
+                            json={"willing_to_travel_km": 50, "unavailable": [{"start": "2026-06-12", "end": "2026-06-20"}]})
+    assert resp.status_code == 200, resp.text
+
+    async def with_days(name, days, **where):
+        project = await create_project(client, owner, name=name, **where)
+        resp = await client.put(f"{API}/projects/{project['id']}/shoot-dates", headers=owner.headers,
+                                json={"shoot_dates": days})
+        assert resp.status_code == 200, resp.text
+        await _settled(project["id"])
+        return project
+
+    async def touch(project):
+        resp = await client.put(f"{API}/projects/{project['id']}", json={"description": "Changed"},
+                                headers=owner.headers)
+        assert resp.status_code == 200, resp.text
+
+    # Planned first (a project without dates fits anyone's days), then the search, then a change of each.
+    clash = await with_days("Clashes", [{"start": "2026-06-10", "end": "2026-06-12"}], **NEAR_LA)
+    fits = await with_days("Fits", [{"start": "2026-06-21", "end": "2026-06-22"}], **NEAR_LA)
+    far = await with_days("Far", [{"start": "2026-06-21", "end": "2026-06-22"}], **NYC)
+    saved = await _save(client, watcher, name="Fits me", fits_my_availability=True)
+    assert saved["filters"]["fits_my_availability"] is True
+    for p in (clash, fits, far):
+        await touch(p)
+    await _alerted(client, watcher, fits["id"])
+    for p in (clash, far):
+        await _settled(p["id"])
+    assert {n["project_id"] for n in await _matches(client, watcher)} == {fits["id"]}
+
+    # Free again on the 12th: the saved search follows (rewritten through the outbox), and the clashing
+    # project alerts on its next change.
+    resp = await client.put(f"{API}/profile/me/availability", headers=watcher.headers, json={"unavailable": []})
+    assert resp.status_code == 200, resp.text
+
+    async def rewritten():
+        from tests.helpers.indexing import outbox_rows
+
+        return not await outbox_rows()
+
+    await eventually(rewritten, timeout=20)
+    await touch(clash)
+    await _alerted(client, watcher, clash["id"])
