@@ -12,6 +12,7 @@ from api.auth.router import router as auth_router
 from api.availability.router import router as availability_router
 from api.chat.router import dm_router
 from api.chat.router import router as chat_router
+from api.discover.router import router as discover_router
 from api.http.docs import install_docs
 from api.http.errors import ErrorBoundary, install_error_handlers
 from api.http.head import HeadAsGet
@@ -76,6 +77,7 @@ def create_app() -> FastAPI:
     install_docs(app)
     app.include_router(health_router)
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
+    app.include_router(discover_router)  # the reference discovery page at /discover (api/discover)
     for router in DOMAIN_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     if settings.storage_backend == "local":

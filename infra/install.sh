@@ -10,7 +10,9 @@ done_step() { say "  done in $((SECONDS - _t0)) s"; }
 # --- 1. Debian packages --------------------------------------------------------
 # dpkg -s is instant; apt-get update/install run only when something is missing.
 # haproxy: the sticky load balancer for several API processes (infra/lb.sh, FILMO_API_PROCESSES=N).
-APT_PKGS=(postgresql-15 postgresql-15-postgis-3 redis-server redis-tools curl maven openjdk-17-jre-headless haproxy)
+# chromium + fonts-dejavu-core: the browser tests of the discovery page (tests/browser, Playwright drives this
+# system browser; nothing downloads one).
+APT_PKGS=(postgresql-15 postgresql-15-postgis-3 redis-server redis-tools curl maven openjdk-17-jre-headless haproxy chromium fonts-dejavu-core)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
@@ -82,6 +84,29 @@ if [[ ! -d "$JS_DIR/node_modules" || "$(cat "$JS_DIR/node_modules/.lock.sha" 2>/
   done_step
 else
   say "npm: tests/js up to date"
+fi
+
+# --- 5. the discovery page's bundle ---------------------------------------------------
+# api/discover/web: npm ci when its lock changed, then esbuild into api/discover/static (git-ignored) when
+# the lock, build.mjs or a source changed (hash kept in static/.build.sha). Playwright's Python package never
+# downloads a browser here: the tests use Debian's chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+WEB_DIR="$ROOT/api/discover/web"
+web_lock="$(sha256sum "$WEB_DIR/package-lock.json" | cut -d' ' -f1)"
+if [[ ! -d "$WEB_DIR/node_modules" || "$(cat "$WEB_DIR/node_modules/.lock.sha" 2>/dev/null)" != "$web_lock" ]]; then
+  step "npm: installing api/discover/web (maplibre-gl, socket.io-client, world-atlas, esbuild) from package-lock.json"
+  npm ci --prefix "$WEB_DIR" --no-audit --no-fund >/dev/null || die "npm ci failed in api/discover/web"
+  echo "$web_lock" > "$WEB_DIR/node_modules/.lock.sha"
+  done_step
+fi
+web_sha="$(cd "$WEB_DIR" && cat package-lock.json build.mjs $(find src -type f | sort) | sha256sum | cut -d' ' -f1)"
+if [[ "$(cat "$ROOT/api/discover/static/.build.sha" 2>/dev/null)" != "$web_sha" ]]; then
+  step "discover: building the page with esbuild into api/discover/static"
+  (cd "$WEB_DIR" && node build.mjs >/dev/null) || die "the discovery page did not build (api/discover/web)"
+  echo "$web_sha" > "$ROOT/api/discover/static/.build.sha"
+  done_step
+else
+  say "discover: bundle up to date"
 fi
 
 say "install: everything present"

@@ -6,6 +6,8 @@ The event handlers register themselves on `sio` in realtime/handlers.py, which t
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import socketio
 
 from api.kernel.redis import connection_options
@@ -24,10 +26,20 @@ def _cors_origins() -> list[str]:
     return [o.strip() for o in get_settings().cors_origins.split(",") if o.strip()]
 
 
+def _origin_allowed(origin: str, environ: dict) -> bool:
+    """CORS_ORIGINS, and the app's own pages (the discovery page at /discover): a browser connecting from
+    a page of the very host it connects to. A list alone would refuse those (python-engineio only adds
+    the same origin when no list is given); another site's page never has this host as its origin."""
+    if origin in _cors_origins():
+        return True
+    host = environ.get("HTTP_HOST", "").lower()
+    return bool(host) and urlsplit(origin).netloc.lower() == host
+
+
 sio = socketio.AsyncServer(
     async_mode="asgi",
     client_manager=_manager(),
-    cors_allowed_origins=_cors_origins(),
+    cors_allowed_origins=_origin_allowed,
     # Refuse giant frames before they are parsed (a chat message is at most 5,000 characters).
     max_http_buffer_size=get_settings().realtime_max_payload_bytes,
     # One client's events are handled one after another, so a sender's messages keep their order;

@@ -16,4 +16,5 @@ pytest_plugins = [
     "tests.fixtures.processes",
     "tests.fixtures.search",
     "tests.fixtures.uploads",
+    "tests.fixtures.browser",
 ]
