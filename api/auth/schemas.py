@@ -55,7 +55,9 @@ class RefreshRequest(_Body):
 
 class LogoutRequest(_Body):
     refresh_token: str | None = Field(default=None, min_length=1, max_length=512)
-    all_sessions: bool = Field(default=False, description="end every session of this account (needs the access token)")
+    # Strict: a JSON boolean, not "yes" or 1 (lax parsing accepted what the schema refuses).
+    all_sessions: bool = Field(default=False, strict=True,
+                               description="end every session of this account (needs the access token)")
 
 
 class ResetPasswordRequest(_Body):

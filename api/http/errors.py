@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.kernel.problems import PROBLEM, Problem, code_for_status
@@ -103,6 +104,23 @@ def unexpected_error_response(method: str, path: str, exc: Exception) -> JSONRes
     return problem_response(500, "An unexpected error occurred. It has been logged.", instance=path)
 
 
+def _allowed_methods(request: Request, fallback: str | None) -> str | None:
+    """Every documented method of every path template this path matches. Starlette's 405 names only the
+    methods of the first route whose path matched, but one path often has several routes (GET, PUT and
+    DELETE /projects/{id}). Undocumented paths (the docs pages) keep Starlette's answer."""
+    table = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = [(compile_path(path)[0], {method.upper() for method in operations})
+                 for path, operations in request.app.openapi()["paths"].items()]
+        request.app.state.allowed_methods = table
+    methods = set().union(*(allowed for pattern, allowed in table if pattern.match(request.url.path)))
+    if not methods:
+        return fallback
+    if "GET" in methods:
+        methods.add("HEAD")  # api/http/head.py
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
@@ -124,8 +142,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-        return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None),
-                                instance=request.url.path)
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request, (headers or {}).get("Allow"))
+            if allowed:
+                headers = {**(headers or {}), "Allow": allowed}
+        return problem_response(exc.status_code, detail, headers=headers, instance=request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -70,6 +70,13 @@ HEADERS: dict[str, dict[str, Any]] = {
              "schema": {"type": "string"}},
     "Cache-Control": {"description": "How long a cache may reuse the answer without asking.",
                       "schema": {"type": "string"}},
+    "Link": {"description": "RFC 8288: `<path?query>; rel=\"next\"`, the next page (a relative reference), sent "
+                            "exactly when one exists: follow it until it is absent.",
+             "schema": {"type": "string"}, "example": '</api/v1/projects/my/projects?page=2&limit=20>; rel="next"'},
+    "ETag": {"description": "The answer's version: send it back in `If-None-Match` to get a 304 when unchanged.",
+             "schema": {"type": "string"}},
+    "Cache-Control": {"description": "How long a cache may reuse the answer without asking.",
+                      "schema": {"type": "string"}},
     "X-Total-Relation": {"description": "`gte` when more matched than were counted exactly "
                                         "(SEARCH_TOTAL_EXACT_UP_TO): the total is a lower bound. Absent when exact.",
                          "schema": {"type": "string", "enum": ["gte"]}},
@@ -173,7 +180,7 @@ def _document(schema: dict[str, Any]) -> None:
                 del responses["422"]
             universal = [422]  # the input guard checks every path and query string, on every route
             if "requestBody" in op:
-                universal.append(413)
+                universal += [400, 413]  # a body that cannot be parsed; a body too large
             if op.get("security"):
                 universal.append(401)
             if not _NO_DATABASE_TAGS.intersection(op.get("tags", [])):
@@ -196,6 +203,34 @@ def _document(schema: dict[str, Any]) -> None:
     components.pop("ValidationError", None)
     components.update(SCHEMAS)
     schema["components"]["schemas"] = dict(sorted(components.items()))
+    _no_control_characters(schema["paths"])
+    # Problems echo the input at fault (a key with a control character is named as it came): not constrained.
+    _no_control_characters([body for name, body in components.items() if name not in SCHEMAS])
+
+
+# What the input guard (api/http/input_guard.py) refuses in every string and JSON key: control characters
+# but tab, line feed and carriage return.
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$"
+
+
+def _no_control_characters(node: Any) -> None:
+    """Every free string (no format, enum or pattern of its own) gets TEXT_PATTERN, and every object that takes
+    keys it does not name gets it as `propertyNames`: the document states the rule the server enforces, so
+    clients and fuzzers know that such text is refused (found by tests/api/test_schema_fuzz.py)."""
+    if isinstance(node, list):
+        for item in node:
+            _no_control_characters(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not {"format", "enum", "pattern", "const", "contentMediaType"} & node.keys():
+        node["pattern"] = TEXT_PATTERN
+    if node.get("type") == "object" and node.get("additionalProperties") is not False:
+        node.setdefault("propertyNames", {"pattern": TEXT_PATTERN})
+    for key, value in node.items():
+        # Uploads stream their multipart bodies past the input guard, within their own checks.
+        if key not in ("example", "examples", "default", "propertyNames", "multipart/form-data"):
+            _no_control_characters(value)
 
 
 def install_openapi(app: FastAPI) -> None:

@@ -61,3 +61,12 @@ async def test_catalogue_etag_changes_when_the_catalogue_does(client, make_user)
     assert [s["name"] for s in after.json()] == ["Foley Walker"]
     categories = await client.get(f"{API}/skills/categories")
     assert "Foley" in categories.json()
+
+
+async def test_405_allow_names_every_method_of_the_path(client):
+    """One path, several routes (GET, PUT, DELETE /projects/{id}): `Allow` lists them all (Starlette named only
+    the first route's; found by tests/api/test_schema_fuzz.py)."""
+    resp = await client.request("PATCH", f"{API}/projects/00000000-0000-4000-8000-000000000000")
+    assert resp.status_code == 405 and resp.headers["allow"] == "DELETE, GET, HEAD, PUT"
+    resp = await client.request("OPTIONS", f"{API}/dm/block/00000000-0000-4000-8000-000000000000")
+    assert resp.status_code == 405 and resp.headers["allow"] == "DELETE, POST"
