@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
 from sqlalchemy import func, select, text, update
+from sqlalchemy import insert as insert_orm
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,6 +70,31 @@ async def notify(session: AsyncSession, user_id: uuid.UUID, kind: str, title: st
             after_commit(session, lambda: _enqueue_emails(session))
         pending.append(n.id)
     return n
+
+
+async def notify_many(session: AsyncSession, items: list[dict]) -> list[Notification]:
+    """`notify` for many people at once (a project matching thousands of saved searches): one INSERT, the
+    pushes and one mail job after the commit. Each item: user_id, kind, title, body, project_id, data, email."""
+    if not items:
+        return []
+    now = utcnow()
+    rows = list(await session.scalars(insert_orm(Notification).returning(Notification),
+                                      [{"body": None, "project_id": None, "data": {}, "email": "instant", **i,
+                                        "title": i["title"][:300], "created_at": now} for i in items]))
+    payloads = [(n.user_id, out(n).model_dump(mode="json")) for n in rows]
+    after_commit(session, lambda: _emit_all(payloads))
+    instant = [n.id for n in rows if n.email == "instant"]
+    if instant:
+        pending = session.info.setdefault("instant_notification_ids", [])
+        if not pending:
+            after_commit(session, lambda: _enqueue_emails(session))
+        pending.extend(instant)
+    return rows
+
+
+async def _emit_all(payloads: list[tuple[uuid.UUID, dict]]) -> None:
+    for user_id, payload in payloads:
+        await publish.emit(EVENT, payload, publish.user_room(user_id))
 
 
 async def _enqueue_emails(session: AsyncSession) -> None:

@@ -259,31 +259,37 @@ async def deliver(session: AsyncSession, project_id: uuid.UUID, saved_search_ids
     if not saved_search_ids:
         return 0
     rows = (await session.execute(_DELIVERABLE, {"pid": project_id, "ids": [str(i) for i in saved_search_ids]})).all()
-    by_user: dict[uuid.UUID, list] = {}
-    for row in rows:
-        by_user.setdefault(row.user_id, []).append(row)
-    made = 0
-    for user_id, searches in by_user.items():
-        # The primary key decides: a concurrent delivery of the same match inserts nothing here.
-        won = set(await session.scalars(
-            insert(SavedSearchAlert).values([{"saved_search_id": s.id, "project_id": project_id} for s in searches])
+    # The primary key decides: a concurrent delivery of the same match inserts nothing here (one statement
+    # for every pair: a project can match thousands of saved searches).
+    won: set[uuid.UUID] = set()
+    for start in range(0, len(rows), 5000):  # within PostgreSQL's bind-parameter limit
+        won.update(await session.scalars(
+            insert(SavedSearchAlert).values([{"saved_search_id": r.id, "project_id": project_id}
+                                             for r in rows[start:start + 5000]])
             .on_conflict_do_nothing(index_elements=["saved_search_id", "project_id"])
             .returning(SavedSearchAlert.saved_search_id)))
-        searches = [s for s in searches if s.id in won]
-        if not searches:
-            continue
+    by_user: dict[uuid.UUID, list] = {}
+    for row in rows:
+        if row.id in won:
+            by_user.setdefault(row.user_id, []).append(row)
+    items = []
+    for user_id, searches in by_user.items():
         first = searches[0]
         names = ", ".join(f"“{s.name}”" for s in searches)
         where = f" in {first.city}" if first.city else ""
-        n = await notifications.notify(
-            session, user_id, KIND, f"New project for {names}: {first.project_name}"[:300],
-            body=f"A {first.project_type.replace('_', ' ')}{where} matches your saved search.",
-            project_id=project_id,
-            data={"saved_search_ids": [str(s.id) for s in searches], "saved_search_names": [s.name for s in searches]},
-            email="instant" if any(s.frequency == "instant" for s in searches) else "daily")
-        await session.execute(SavedSearchAlert.__table__.update()
-                              .where(SavedSearchAlert.project_id == project_id,
-                                     SavedSearchAlert.saved_search_id.in_([s.id for s in searches]))
-                              .values(notification_id=n.id))
-        made += 1
+        items.append({"user_id": user_id, "kind": KIND, "title": f"New project for {names}: {first.project_name}",
+                      "body": f"A {first.project_type.replace('_', ' ')}{where} matches your saved search.",
+                      "project_id": project_id,
+                      "data": {"saved_search_ids": [str(s.id) for s in searches],
+                               "saved_search_names": [s.name for s in searches]},
+                      "email": "instant" if any(s.frequency == "instant" for s in searches) else "daily"})
+    made = await notifications.notify_many(session, items)
+    pairs = [(s.id, n.id) for n in made for s in by_user[n.user_id]]
+    if pairs:
+        await session.execute(text(
+            "UPDATE saved_search_alerts a SET notification_id = v.nid "
+            "FROM unnest(CAST(:sids AS uuid[]), CAST(:nids AS bigint[])) AS v(sid, nid) "
+            "WHERE a.project_id = :pid AND a.saved_search_id = v.sid"),
+            {"sids": [str(p[0]) for p in pairs], "nids": [p[1] for p in pairs], "pid": project_id})
+    made = len(made)
     return made

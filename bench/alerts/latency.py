@@ -91,6 +91,9 @@ async def main(runs: int) -> dict:
             assert resp.status_code == 201, resp.text
             saved_id = resp.json()["id"]
             client = get_client()
+            from indexer.indexes import ensure_indexes
+
+            await ensure_indexes()  # a bench database loaded by COPY has no search aliases yet
             for _ in range(300):
                 if (await client.exists(index=alias_name("saved_searches"), id=saved_id)):
                     break
@@ -142,7 +145,11 @@ async def main(runs: int) -> dict:
         except ProcessLookupError:
             pass
         server.wait(20)
-        worker.wait(30)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, 9)
+            worker.wait(10)
         await close_client()
         await dispose_engine()
     return out
