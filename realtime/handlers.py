@@ -484,7 +484,10 @@ async def _background() -> None:
     await sio.sleep(random.uniform(0, interval))
     while True:
         await sio.sleep(interval)
+        started = time.perf_counter()
         try:
             await _tick()
+            if (took := time.perf_counter() - started) > 0.2:
+                log.warning("presence heartbeat took %.0f ms for %d connections", took * 1000, len(_conns))
         except Exception:  # keep beating: a Redis blip must not end presence for this process
             log.exception("presence heartbeat failed")

@@ -23,9 +23,11 @@ REALTIME_SHED_QUEUE_DEPTH, REALTIME_SHED_DB_WAIT_MS (api/kernel/settings.py).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import random
+import time
 from collections.abc import Callable
 from enum import IntEnum
 
@@ -34,6 +36,7 @@ from api.kernel.settings import get_settings
 log = logging.getLogger("filmo.realtime")
 PROBE_S = 0.02
 REPORT_EVERY_S = 1.0
+STALL_MS = 200.0  # a loop stall this long is logged (and a full garbage collection half as long)
 QUEUE_EVERY_S = 0.25
 DECAY_S = 0.25
 
@@ -70,13 +73,17 @@ class Monitor:
     async def run(self, queued_packets: Callable[[], int]) -> None:
         """The probe: runs for the life of the process."""
         loop = asyncio.get_running_loop()
+        gc.callbacks.append(_time_full_collections)
         next_queue_check = next_report = 0.0
         reported = (0, 0)
         while True:
             self._probe_due = loop.time() + PROBE_S
             await asyncio.sleep(PROBE_S)
             now = loop.time()
-            self.lag_ms.note(max(0.0, now - self._probe_due) * 1000, now)
+            lag_ms = max(0.0, now - self._probe_due) * 1000
+            self.lag_ms.note(lag_ms, now)
+            if lag_ms >= STALL_MS:
+                log.warning("event loop stalled %.0f ms", lag_ms)
             if now >= next_queue_check:
                 next_queue_check = now + QUEUE_EVERY_S
                 self.queue_depth.note(queued_packets(), now)
@@ -110,6 +117,21 @@ class Monitor:
         now = asyncio.get_running_loop().time()
         return {"lag_ms": round(self.current_lag_ms(), 1), "queue_depth": int(self.queue_depth.get(now)),
                 "db_wait_ms": round(self.db_wait_ms.get(now), 1)}
+
+
+_gc_started = 0.0
+
+
+def _time_full_collections(phase: str, info: dict) -> None:
+    """Full (generation 2) collections pause every socket of the process: log the long ones."""
+    global _gc_started
+    if info.get("generation") != 2:
+        return
+    if phase == "start":
+        _gc_started = time.perf_counter()
+    elif (ms := (time.perf_counter() - _gc_started) * 1000) >= STALL_MS / 2:
+        log.warning("full garbage collection paused the process %.0f ms (%d objects collected)", ms,
+                    info.get("collected", 0))
 
 
 def retry_after_s() -> float:
