@@ -42,7 +42,7 @@ ENTITY = "saved_search"
 ALERT_TASK = "deliver_saved_search_alerts"
 # The indexing queue: its consumers poll every 100 ms (api/worker/broker.py), which the alert latency needs.
 ALERT_QUEUE = "search"
-PAGE = 1000  # saved searches per percolate page
+PAGE = 10_000  # saved searches per percolate page: every page runs the stored queries of all candidates again
 # The project fields a stored query may read (everything else of a project document is left out: the
 # percolator index maps only these).
 PROJECT_FIELDS = ("id", "creator_id", "name", "description", "project_type", "status", "is_fully_staffed", "city",
