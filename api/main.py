@@ -18,6 +18,8 @@ from api.http.errors import ErrorBoundary, install_error_handlers
 from api.http.head import HeadAsGet
 from api.http.health import router as health_router
 from api.http.input_guard import InputGuard
+from api.http.metrics import RequestMetrics, watch_socketio
+from api.http.metrics import router as metrics_router
 from api.http.openapi import TAGS, install_openapi, operation_id
 from api.notifications.router import router as notifications_router
 from api.kernel.logging import configure_logging
@@ -64,6 +66,8 @@ def create_app() -> FastAPI:
     # problem answer, with CORS headers, on a connection that stays open), then InputGuard (body limit,
     # control characters) before routing. The uploads stream their bodies within their own limits.
     app.add_middleware(InputGuard, streamed_prefixes=(f"{API_PREFIX}{uploads_router.prefix}/",))
+    # Counts every answer by route template and status, the input guard's and the error boundary's too.
+    app.add_middleware(RequestMetrics)
     app.add_middleware(ErrorBoundary)
     app.add_middleware(CORSMiddleware, allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
                        allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
@@ -77,6 +81,7 @@ def create_app() -> FastAPI:
     install_docs(app)
     app.include_router(health_router)
     app.include_router(health_router, prefix=API_PREFIX, include_in_schema=False)
+    app.include_router(metrics_router)  # GET /metrics (Prometheus; loopback or METRICS_TOKEN)
     app.include_router(discover_router)  # the reference discovery page at /discover (api/discover)
     for router in DOMAIN_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
@@ -89,3 +94,4 @@ def create_app() -> FastAPI:
 fastapi_app = create_app()
 # Socket.IO answers at /socket.io; everything else goes to FastAPI.
 app = socketio.ASGIApp(sio, other_asgi_app=fastapi_app, socketio_path="socket.io")
+watch_socketio(sio)  # Socket.IO connections and rooms of this process on /metrics

@@ -14,9 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.http.routes import path_templates
 from api.kernel.problems import PROBLEM, Problem, code_for_status
 from db.unavailable import is_database_unavailable
 
@@ -108,12 +108,8 @@ def _allowed_methods(request: Request, fallback: str | None) -> str | None:
     """Every documented method of every path template this path matches. Starlette's 405 names only the
     methods of the first route whose path matched, but one path often has several routes (GET, PUT and
     DELETE /projects/{id}). Undocumented paths (the docs pages) keep Starlette's answer."""
-    table = getattr(request.app.state, "allowed_methods", None)
-    if table is None:
-        table = [(compile_path(path)[0], {method.upper() for method in operations})
-                 for path, operations in request.app.openapi()["paths"].items()]
-        request.app.state.allowed_methods = table
-    methods = set().union(*(allowed for pattern, allowed in table if pattern.match(request.url.path)))
+    path = request.url.path
+    methods = set().union(*(allowed for pattern, _, allowed in path_templates(request.app) if pattern.match(path)))
     if not methods:
         return fallback
     if "GET" in methods:

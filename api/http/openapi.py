@@ -70,13 +70,6 @@ HEADERS: dict[str, dict[str, Any]] = {
              "schema": {"type": "string"}},
     "Cache-Control": {"description": "How long a cache may reuse the answer without asking.",
                       "schema": {"type": "string"}},
-    "Link": {"description": "RFC 8288: `<path?query>; rel=\"next\"`, the next page (a relative reference), sent "
-                            "exactly when one exists: follow it until it is absent.",
-             "schema": {"type": "string"}, "example": '</api/v1/projects/my/projects?page=2&limit=20>; rel="next"'},
-    "ETag": {"description": "The answer's version: send it back in `If-None-Match` to get a 304 when unchanged.",
-             "schema": {"type": "string"}},
-    "Cache-Control": {"description": "How long a cache may reuse the answer without asking.",
-                      "schema": {"type": "string"}},
     "X-Total-Relation": {"description": "`gte` when more matched than were counted exactly "
                                         "(SEARCH_TOTAL_EXACT_UP_TO): the total is a lower bound. Absent when exact.",
                          "schema": {"type": "string", "enum": ["gte"]}},

@@ -91,6 +91,15 @@ class Settings(BaseSettings):
     smtp_ca_file: str = ""
     mail_dir: Path = REPO_ROOT / ".data" / "mail"
 
+    # --- metrics (README "Metrics") ---
+    # GET /metrics on the API answers clients on this machine (loopback, not through a proxy); with a token set,
+    # also anyone sending `Authorization: Bearer <METRICS_TOKEN>`.
+    metrics_token: str = ""
+    # The worker's own /metrics port (0 = off). No access control of its own: keep it on loopback or a private
+    # network.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(9191, ge=0, le=65535)
+
     # --- HTTP requests ---
     # Largest request body (bytes) on every route but the uploads, which stream within their own
     # UPLOAD_*_MAX_BYTES. The largest legitimate body, a project with 50 roles and every text field

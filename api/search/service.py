@@ -11,7 +11,9 @@ import hashlib
 import json
 import logging
 import math
+import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import asdict, replace
 from functools import lru_cache
 from typing import Any
@@ -20,6 +22,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kernel.metrics import SEARCH_SECONDS
 from api.kernel.problems import field_error, not_found
 from api.kernel.settings import get_settings
 from api.search.breaker import CircuitBreaker
@@ -48,24 +51,36 @@ def breaker() -> CircuitBreaker:
     return _breaker
 
 
+async def _timed(engine: str, op: str, call: Awaitable[Any]) -> Any:
+    """Await one engine call and count its time in SEARCH_SECONDS (/metrics: latency per engine)."""
+    started, outcome = time.perf_counter(), "error"
+    try:
+        result = await call
+        outcome = "ok"
+        return result
+    finally:
+        SEARCH_SECONDS.labels(engine, op, outcome).observe(time.perf_counter() - started)
+
+
 async def _run(session: AsyncSession, op: str, *args: Any) -> tuple[Any, str]:
     """Run `op` on OpenSearch if possible, else on PostGIS. Returns (result, engine name)."""
     from indexer.client import opensearch_configured
 
     if opensearch_configured() and breaker().allow():
         try:
-            result = await getattr(OpenSearchEngine(), op)(*args)
+            result = await _timed(OpenSearchEngine.name, op, getattr(OpenSearchEngine(), op)(*args))
         except EngineUnavailable as exc:
             if not exc.trip:
                 log.debug("PostGIS answers this %s: %s", op, exc)
-                return await getattr(PostgisEngine(session), op)(*args), PostgisEngine.name
+                postgis = getattr(PostgisEngine(session), op)(*args)
+                return await _timed(PostgisEngine.name, op, postgis), PostgisEngine.name
             breaker().failure()
             log.warning("OpenSearch unavailable (%s); PostGIS answers for the next %.0f s", exc,
                         breaker().cooldown_s)
         else:
             breaker().success()
             return result, OpenSearchEngine.name
-    return await getattr(PostgisEngine(session), op)(*args), PostgisEngine.name
+    return await _timed(PostgisEngine.name, op, getattr(PostgisEngine(session), op)(*args)), PostgisEngine.name
 
 
 # ------------------------------------------------------------------ cursors

@@ -15,6 +15,7 @@ from dramatiq.middleware import AsyncIO
 
 from api.kernel.redis import connection_options
 from api.kernel.settings import get_settings
+from api.worker.metrics import MetricsPort
 
 settings = get_settings()
 # Queues whose idle consumers poll Redis at least every LATENCY_SENSITIVE_POLL_MS (instead of backing off to the
@@ -34,4 +35,5 @@ _client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(settings.red
                                                                    **connection_options(asyncio=False)))
 broker = FilmoRedisBroker(client=_client, namespace=f"{settings.queue_namespace}-dramatiq")
 broker.add_middleware(AsyncIO())
+broker.add_middleware(MetricsPort())  # the worker's /metrics port (api/worker/metrics.py)
 dramatiq.set_broker(broker)
