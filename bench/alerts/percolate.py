@@ -110,7 +110,7 @@ async def measure(projects: list[dict], reference_every: int = 10) -> dict:
             continue  # the reference is slow (every stored query runs): every `reference_every`-th project
         bare = {"query": {"bool": {"filter": [{"percolate": {"field": "query",
                                                              "document": percolated_document(p)}}]}},
-                "_source": False, "size": 1000}
+                "_source": False, "size": body["size"]}
         t = time.perf_counter()
         res2 = await client.search(index=alias(), body=bare)
         without.append((time.perf_counter() - t) * 1000)
