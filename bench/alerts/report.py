@@ -36,6 +36,9 @@ def main() -> None:
                   "|---|---|---|"]
         lines += [f"| {size} | {r['ratio_p95_with_over_without']} | {r['matches_per_project_mean']} |"
                   for size, r in perc["sizes"].items()]
+        lines += [""] + [f"- {size}: load before `{r['machine_before']['load_average']}`, after "
+                         f"`{r['machine_after']['load_average']}`; the reference ran on every "
+                         f"{r.get('reference_every', 10)}th project" for size, r in perc["sizes"].items() if "machine_before" in r]
         sizes = list(perc["sizes"])
         if len(sizes) >= 2:
             a, b = perc["sizes"][sizes[0]], perc["sizes"][sizes[-1]]
