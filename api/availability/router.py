@@ -11,6 +11,7 @@ from api.availability import service
 from api.availability.schemas import AvailabilityIn, AvailabilityOut, CrewHit, ShootDatesIn, ShootDatesOut
 from api.http.deps import SessionDep
 from api.http.openapi import HEADERS, problems
+from api.kernel.problems import field_error
 
 router = APIRouter(tags=["availability"])
 
@@ -58,7 +59,9 @@ async def available_crew(project_id: uuid.UUID, role_id: uuid.UUID, session: Ses
     (its own or the project's), whose home is within their own travel radius of the project's location;
     ranked by skill match and distance decay. People are located by their ~1 km grid point only, distances
     in whole km. Members of the project are left out."""
-    extras = [s for s in (also_skill_ids or []) if s >= 1][:20]
+    extras = sorted(set(also_skill_ids or []))
+    if any(s < 1 or s > 2_147_483_647 for s in extras) or len(extras) > 20:
+        raise field_error("also_skill_ids", "at most 20 skill ids, each a positive 32-bit integer")
     hits, total, engine = await service.available_crew(session, project_id, role_id, user, extras, limit,
                                                        (page - 1) * limit)
     response.headers["X-Total-Count"] = str(total)

@@ -151,6 +151,8 @@ async def test_only_admins_and_parents_may_look_for_crew(client, make_user, shoo
     assert resp.status_code == 200, resp.text
     hits, _ = await _crew(client, member, project, "postgis", monkeypatch)
     assert hits
+    resp = await client.get(url, headers=owner.headers, params={"also_skill_ids": [2**31]})
+    assert_problem(resp, 422, field="also_skill_ids")  # not a 500 from the database
     other = await create_project(client, owner, name="Elsewhere")
     bad = f"{API}/projects/{other['id']}/roles/{project['roles'][0]['id']}/available-crew"
     assert_problem(await client.get(bad, headers=owner.headers), 404)
