@@ -55,6 +55,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--step-s", type=float, default=10.0, help="seconds of sending per ramp step")
     p.add_argument("--drain", type=float, default=5.0, help="seconds to wait for late deliveries after a step")
     p.add_argument("--p99-ms", type=float, default=150.0)
+    p.add_argument("--settle", type=float, default=30.0,
+                   help="seconds of quiet between connecting every client and the first rung (the connection storm's "
+                        "garbage collections and presence refreshes are not the steady state being measured)")
     p.add_argument("--overload-factor", type=float, default=2.0, help="0: no overload step")
     p.add_argument("--overload-s", type=float, default=30.0)
     p.add_argument("--drop-fraction", type=float, default=0.1, help="0: no reconnect step")
@@ -415,6 +418,7 @@ def main() -> int:
             print(f"[bench] {name}: {setup['clients']} clients connected and joined in {setup['seconds']} s "
                   f"({setup['ms_per_client']} ms per client)", flush=True)
             report["targets"][name] = {"setup": setup, "capacity_msg_s": None, "ramp": []}
+        time.sleep(args.settle)
         spies = {name: t.py_spy("ramp") for name, t in targets.items()}
         ramping, rate = set(names), args.start_rate
         while ramping and rate <= args.max_rate:
