@@ -105,11 +105,12 @@ def unexpected_error_response(method: str, path: str, exc: Exception) -> JSONRes
 
 
 def _allowed_methods(request: Request, fallback: str | None) -> str | None:
-    """Every documented method of every path template this path matches. Starlette's 405 names only the
-    methods of the first route whose path matched, but one path often has several routes (GET, PUT and
-    DELETE /projects/{id}). Undocumented paths (the docs pages) keep Starlette's answer."""
+    """Every documented method of the path's template (the most literal one that matches: `/projects/create`,
+    not `/projects/{project_id}`). Starlette's 405 names only the methods of the first route whose path
+    matched, but one path often has several routes (GET, PUT and DELETE /projects/{id}). Undocumented paths
+    (the docs pages) keep Starlette's answer."""
     path = request.url.path
-    methods = set().union(*(allowed for pattern, _, allowed in path_templates(request.app) if pattern.match(path)))
+    methods = next((set(allowed) for pattern, _, allowed in path_templates(request.app) if pattern.match(path)), None)
     if not methods:
         return fallback
     if "GET" in methods:

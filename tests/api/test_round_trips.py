@@ -136,10 +136,8 @@ async def test_messages_sent_back_to_mark_read_and_to_forward(client, make_user)
     assert forwarded.json()["sender_id"] == str(bob.id) and forwarded.json()["id"] != read["id"]
     project_id = await insert_project(alice, bob)
     from api.chat import service
-    from db.session import raw_connection
 
-    async with raw_connection() as db:  # stored as the socket handler stores a message
-        await service.send_message(db, project_id, alice.id, "in the project chat", "Alice")
+    await service.send_message(project_id, alice.id, "in the project chat", "Alice")  # as the socket handler does
     message = (await client.get(f"{CHAT}/messages/{project_id}", headers=bob.headers)).json()["messages"][0]
     resp = await client.post(f"{CHAT}/mark-read/{project_id}", json={**message, "message_id": message["id"]},
                              headers=bob.headers)

@@ -5,8 +5,8 @@ session, as a sign-in issues) who owns a project with a member, an application a
 parameters are replaced by those real ids, so the fuzz reaches the rules behind a 404. Each response is
 checked against /openapi.json: no 5xx, a documented status code, a documented content type, documented
 headers, and a body that validates against the documented schema (schemathesis' default checks). A
-stateful run then chains operations through the links schemathesis infers from the document (create a
-project -> read it -> edit it -> ...).
+hand-written chain then carries ids from answer to answer (create a project -> read it -> send it back
+edited -> apply -> accept -> promote -> hand over -> archive), each answer checked the same way.
 
 Bounded for CI: MAX_EXAMPLES per operation, derandomized (the same cases on every run), no shrinking.
 Measured on the 2-core CI machine: see the README ("Tests").
@@ -21,10 +21,9 @@ from hypothesis import HealthCheck, Phase, settings
 
 from tests.helpers.http import DM
 from tests.helpers.processes import ServerProcess
-from tests.helpers.projects import accept, apply, create_project
+from tests.helpers.projects import accept, apply, create_project, project_body
 
 MAX_EXAMPLES = 10
-STATEFUL_EXAMPLES = 15
 FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
                          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 # The fuzz sends many sign-ins and codes from one address: rate limits stay real but far off.
@@ -51,7 +50,7 @@ async def world(make_user, client) -> dict:
     message = await client.post(f"{DM}/send", json={"recipient_id": str(ben.id), "content": "hello"},
                                 headers=ann.headers)
     assert message.status_code == 201, message.text
-    return {"headers": ann.headers, "ids": {
+    return {"headers": ann.headers, "ben": ben.headers, "ids": {
         "project_id": project["id"], "user_id": str(ben.id), "other_user_id": str(ben.id), "email": ann.email,
         "application_id": application["id"], "message_id": message.json()["id"], "skill_id": 5,
         "role_id": project["roles"][0]["id"]}}
@@ -79,8 +78,9 @@ _EXAMPLES = itertools.count()
 #   pydantic does by default and the original product did: `false` is taken as 0 and "5" as 5 where a number
 #   belongs (a front end that sends numbers as strings keeps working). Out-of-range values, missing fields and
 #   wrong types otherwise are refused: tests/api/*/test_*bad_input* and tests/api/test_bad_input.py.
-# - unsupported_method on paths that another route's template also matches (kept from the original API):
-#   GET /profile/create is GET /profile/{user_id} with user_id "create" (422 naming user_id, not a 405).
+# - unsupported_method and allow_header_conformance on paths that another route's template also matches (kept
+#   from the original API): GET /profile/create is GET /profile/{user_id} with user_id "create" (422 naming
+#   user_id, not a 405); /dm/messages/1 is both GET /dm/messages/{other_user_id} and DELETE .../{message_id}.
 OVERLAPPING_TEMPLATES = {"POST /api/v1/profile/create", "PUT /api/v1/profile/update", "POST /api/v1/skills/create",
                          "POST /api/v1/projects/create", "GET /api/v1/dm/messages/{other_user_id}",
                          "DELETE /api/v1/dm/messages/{message_id}"}
@@ -99,12 +99,12 @@ KNOWN_BROKEN = {
 
 def _excluded(case) -> list:
     from schemathesis import checks
-    from schemathesis.specs.openapi.checks import (negative_data_rejection, positive_data_acceptance,
-                                                    unsupported_method)
+    from schemathesis.specs.openapi.checks import (allow_header_conformance, negative_data_rejection,
+                                                    positive_data_acceptance, unsupported_method)
 
     label = case.operation.label
     known = [getattr(checks, name) for name in KNOWN_BROKEN.get(label, ())]
-    overlapping = [unsupported_method] if label in OVERLAPPING_TEMPLATES else []
+    overlapping = [unsupported_method, allow_header_conformance] if label in OVERLAPPING_TEMPLATES else []
     return [positive_data_acceptance, negative_data_rejection, *known, *overlapping]
 
 
@@ -119,18 +119,37 @@ def test_every_operation_answers_as_documented(case, world, fuzz_server):
     case.call_and_validate(base_url=fuzz_server.url, headers=world["headers"], excluded_checks=_excluded(case))
 
 
-def test_stateful_sequences_answer_as_documented(world, fuzz_server):
-    machine = schema.as_state_machine()
-    assert machine.bundles, "schemathesis inferred no links between operations: nothing to chain"
+def test_a_chain_of_operations_answers_as_documented(world, fuzz_server):
+    """Stateful, written by hand (schemathesis' own state machine draws its next step from what earlier
+    answers put in its bundles, so its examples change with the database and hypothesis stops it as flaky):
+    create a project, read it, send it back edited, page my projects, apply, accept, promote, hand admin
+    over, archive. Each answer is checked like the fuzz's, with the ids the previous answers gave."""
+    ann = world["headers"]
 
-    class SignedIn(machine):
-        def get_call_kwargs(self, case):
-            return {"base_url": fuzz_server.url, "headers": world["headers"]}
+    def call(operation_id: str, headers=ann, **parts):
+        case = schema.find_operation_by_id(operation_id).Case(**parts)
+        response = case.call(base_url=fuzz_server.url, headers=headers)
+        case.validate_response(response, excluded_checks=_excluded(case), headers=headers)
+        return response
 
-        def validate_response(self, response, case, additional_checks=None, **kwargs):
-            case.validate_response(response, additional_checks=additional_checks, excluded_checks=_excluded(case),
-                                   headers=world["headers"], transport_kwargs=kwargs or None)
-
-    SignedIn.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=6, derandomize=True,
-                                   deadline=None, database=None, suppress_health_check=list(HealthCheck),
-                                   phases=[Phase.explicit, Phase.generate]))
+    project = call("projects-create", body=project_body(name="Chained")).json()
+    pid = {"project_id": project["id"]}
+    read = call("projects-get", path_parameters=pid).json()
+    read["roles"][1]["slots_available"] = 3
+    assert call("projects-update", path_parameters=pid, body=read).json()["roles"][1]["slots_available"] == 3
+    first = call("projects-list-mine", query={"limit": 1})
+    assert first.headers["link"][0].endswith('; rel="next"')  # schemathesis' Response: header lists
+    applicant = world["ben"]
+    application = call("applications-apply", headers=applicant,
+                       body={"role_id": project["roles"][1]["id"]}).json()
+    assert call("applications-list-for-project", path_parameters=pid).json()[0]["id"] == application["id"]
+    call("applications-accept", path_parameters={"application_id": application["id"]})
+    members = call("team-list-members", path_parameters=pid).json()
+    member = next(m for m in members if m["member_role"] == "child")
+    target = {**pid, "user_id": member["user_id"]}
+    call("team-promote", path_parameters=target, body={**member, "member_role": "parent"})
+    call("projects-transfer", path_parameters=pid, body=member)
+    assert call("team-stats", path_parameters=pid).json()["total_members"] == 2
+    assert call("projects-archive", path_parameters=pid).status_code == 403  # Ann handed admin over
+    assert call("projects-archive", headers=applicant, path_parameters=pid).status_code == 200
+    assert call("projects-get", path_parameters=pid).json()["status"] == "disposed"
