@@ -142,12 +142,16 @@ def _bbox(raw: str | None, required: bool = False) -> BBox | None:
     return BBox(*normalise_bbox(values))
 
 
+MAX_SKILL_ID = 2**31 - 1
+
+
 def _skills(skill_id: int | None, skill_ids: list[int] | None) -> tuple[int, ...]:
     ids = set(skill_ids or [])
     if skill_id is not None:
         ids.add(skill_id)
-    if any(i < 1 for i in ids):
-        raise field_error("skill_ids", "skill ids are positive integers")
+    # Skill ids are Postgres integers: a bigger number names no skill, and binding it would fail in the database.
+    if any(not 1 <= i <= MAX_SKILL_ID for i in ids):
+        raise field_error("skill_ids", f"skill ids are integers from 1 to {MAX_SKILL_ID}")
     if len(ids) > 50:
         raise field_error("skill_ids", "at most 50 skills")
     return tuple(sorted(ids))

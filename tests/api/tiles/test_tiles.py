@@ -205,6 +205,9 @@ async def test_an_empty_tile_is_204_and_bad_addresses_are_422_naming_the_field(c
     assert_problem(await client.get(f"{TILES}/projects/2/0/0.mvt", params={"project_type": "opera"}), 422,
                    field="project_type.0")
     assert_problem(await client.get(f"{TILES}/projects.json", params={"skill_id": 0}), 422, field="skill_id")
+    # A skill id past Postgres' integer answered 500 (found by the schema fuzz).
+    assert_problem(await client.get(f"{TILES}/projects/2/0/0.mvt", params={"skill_id": 305554041144861589504}),
+                   422, field="skill_ids")
 
 
 async def test_tilejson_carries_the_filters_into_an_absolute_tile_url(client, make_user):
