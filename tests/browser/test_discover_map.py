@@ -31,8 +31,9 @@ async def test_the_page_loads_offline_and_shows_a_pin_at_every_demo_city(browser
     watched = await _open(browser_context, discover_site, viewport=DESKTOP)
     page = watched.page
     # The whole world: every project is a pin or inside a cluster.
-    assert projects_shown(await rendered(page)) == len(discover_site.projects)
-    assert len(await _list_names(page)) == len(discover_site.projects)
+    total = len(discover_site.projects)
+    assert await wait_until(page, lambda p: _shown_if(p, total)) == total
+    assert len(await _list_names(page)) == total
     await page.screenshot(path=SCREENSHOTS / "discover-world.png")
     for name, (lon, lat) in DEMO_CITIES.items():
         await jump(page, lon, lat, 11)
@@ -67,7 +68,15 @@ async def test_a_filter_changes_the_pins_and_the_facet_counts(browser_context, d
     assert await page.locator('.chip[data-group="type"][data-key="documentary"]').get_attribute("aria-pressed") == "true"
     paid_after = await _chip_count(page, "pay", "paid")
     assert paid_after is not None and paid_after < paid_before, (paid_before, paid_after)
+    # Within a group the counts say what adding a choice would bring ("any of"): short films still 2.
+    short = page.locator('.chip[data-group="type"][data-key="short_film"]')
+    assert await _chip_count(page, "type", "short_film") == 2 and await short.is_enabled()
     await page.screenshot(path=SCREENSHOTS / "discover-filtered.png")
+    await short.click()
+    await map_idle(page)
+    assert await wait_until(page, lambda p: _shown_if(p, 4)) == 4
+    assert sorted(await _list_names(page)) == ["Kreuzberg Nights", "Monsoon Letters", "Spandau Story",
+                                               "The Last Light"]
     await page.locator("#clear-filters").click()
     await map_idle(page)
     assert await wait_until(page, lambda p: _shown_if(p, total)) == total
@@ -75,15 +84,18 @@ async def test_a_filter_changes_the_pins_and_the_facet_counts(browser_context, d
 
 
 async def _shown_if(page, expected):
-    shown = projects_shown(await rendered(page))
-    return shown if shown == expected else None
+    features = await rendered(page)
+    shown = projects_shown(features)
+    assert shown == expected, features  # wait_until retries; the last features are reported
+    return shown
 
 
 async def test_clicking_a_cluster_zooms_in_and_splits_it(browser_context, discover_site):
     watched = await _open(browser_context, discover_site, viewport=DESKTOP)
     page = watched.page
     await jump(page, BERLIN[0], BERLIN[1], 6)
-    features = await rendered(page, *BERLIN, px=80)
+    # The six Berlin projects, at least two of them in a cluster.
+    features = await wait_until(page, lambda p: _berlin_with_a_cluster(p))
     clusters = [f for f in features if f["cluster"]]
     assert clusters, features
     # Each cluster shows its count (an icon drawn by the page: the style has no glyphs to draw text with).
@@ -101,6 +113,11 @@ async def test_clicking_a_cluster_zooms_in_and_splits_it(browser_context, discov
     assert projects_shown(after) == projects_shown(features)  # the same projects, in more pieces
     await page.screenshot(path=SCREENSHOTS / "discover-cluster-split.png")
     watched.assert_clean()
+
+
+async def _berlin_with_a_cluster(page):
+    features = await rendered(page, *BERLIN, px=80)
+    return features if projects_shown(features) == 6 and any(f["cluster"] for f in features) else None
 
 
 async def _split(page, before):
@@ -155,6 +172,7 @@ async def test_on_a_phone_the_map_sits_above_the_list(browser_context, discover_
     list_box = await page.locator(".list-pane").bounding_box()
     assert map_box["width"] >= PHONE["width"] - 2 and list_box["width"] >= PHONE["width"] - 2
     assert map_box["y"] + map_box["height"] <= list_box["y"] + 1
+    total = len(discover_site.projects)
+    assert await wait_until(page, lambda p: _shown_if(p, total)) == total
     await page.screenshot(path=SCREENSHOTS / "discover-phone.png", full_page=True)
-    assert projects_shown(await rendered(page)) == len(discover_site.projects)
     watched.assert_clean()

@@ -139,10 +139,16 @@ async def wait_until(page, check, timeout: float = 15.0, interval: float = 0.2):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        last = await check(page)
-        if last:
-            return last
+        try:
+            last = await check(page)
+        except AssertionError as exc:  # a check may explain itself with an assert
+            last = exc
+        else:
+            if last:
+                return last
         await page.wait_for_timeout(interval * 1000)
+    if isinstance(last, AssertionError):
+        raise last
     raise AssertionError(f"not true within {timeout}s; last value: {last!r}")
 
 

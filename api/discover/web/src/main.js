@@ -18,12 +18,36 @@ const state = {
   hits: [],
 };
 
-function filterQuery() {
+/** The filters as query parameters; `except` leaves one group out (for that group's own counts). */
+function filterQuery(except = null) {
   const q = new URLSearchParams();
-  for (const id of [...state.filters.skill].sort((a, b) => a - b)) q.append("skill_ids", String(id));
-  for (const t of [...state.filters.type].sort()) q.append("project_type", t);
-  for (const p of [...state.filters.pay].sort()) q.append("payment_type", p);
+  const { skill, type, pay } = state.filters;
+  if (except !== "skill") for (const id of [...skill].sort((a, b) => a - b)) q.append("skill_ids", String(id));
+  if (except !== "type") for (const t of [...type].sort()) q.append("project_type", t);
+  if (except !== "pay") for (const p of [...pay].sort()) q.append("payment_type", p);
   return q.toString();
+}
+
+// Which facet of the search answer counts each chip group.
+const FACET_OF = { skill: "skills", type: "project_types", pay: "payment_types" };
+
+function searchPath(filters, limit) {
+  const q = new URLSearchParams(filters);
+  q.set("bbox", state.bbox.join(","));
+  q.set("envelope", "true");
+  q.set("limit", String(limit));
+  q.set("sort", "newest");
+  return `search/projects?${q}`;
+}
+
+/** Counts for a group with a choice made come from the same search without that group's filter, so its
+ * other chips say what choosing them too would add (choices within a group are "any of"). */
+async function facetsFor(result) {
+  const facets = { ...(result.facets || {}) };
+  const groups = Object.keys(FACET_OF).filter((g) => state.filters[g].size > 0);
+  const answers = await Promise.all(groups.map((g) => get(searchPath(filterQuery(g), 1))));
+  groups.forEach((g, i) => { facets[FACET_OF[g]] = answers[i].facets?.[FACET_OF[g]] || []; });
+  return facets;
 }
 
 // ------------------------------------------------------------------ the list of what is in view
@@ -66,19 +90,15 @@ function renderList(result) {
 async function loadList() {
   if (!state.bbox) return;
   const ask = ++state.request;
-  const q = new URLSearchParams(filterQuery());
-  q.set("bbox", state.bbox.join(","));
-  q.set("envelope", "true");
-  q.set("limit", String(LIST_LIMIT));
-  q.set("sort", "newest");
   document.body.dataset.list = "loading";
   $("list-status").textContent = "Loading…";
   try {
-    const result = await get(`search/projects?${q}`);
+    const result = await get(searchPath(filterQuery(), LIST_LIMIT));
+    const facets = await facetsFor(result);
     if (ask !== state.request) return;
     showError(null);
     renderList(result);
-    renderChips(result.facets || {});
+    renderChips(facets);
     $("list-status").textContent = "";
     document.body.dataset.list = "ready";
   } catch (err) {

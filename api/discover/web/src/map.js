@@ -12,7 +12,9 @@ maplibregl.setWorkerUrl(new URL("maplibre-gl-worker.mjs", import.meta.url).href)
 
 const SOURCE = "projects";
 const LAYER = "projects"; // the tile layer's name
-const WORLD = [[-179.9, -60], [179.9, 75]];
+// The first view: the film world from Los Angeles to Mumbai and beyond (not all 360°: a wider view would open
+// at zoom < 1, where a tile's clusters are a quarter of the world wide).
+const WORLD = [[-125, -38], [145, 62]];
 
 /** A ring that crosses the antimeridian (Russia, Fiji) jumps from 180 to -180, which would draw a line
  * across the whole world: keep it continuous (longitudes past 180), MapLibre splits it across world copies. */
