@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from indexer.indexes import forget_ensured
 from tests.helpers.http import SEARCH
 from tests.helpers.indexing import ensure_aliases
 from tests.helpers.infra import run_script, script_env
@@ -40,6 +41,8 @@ async def test_a_search_survives_a_node_of_the_cluster_being_killed(cluster, cli
 
     settings_env(OPENSEARCH_URL=cluster.urls)
     await close_client()  # the next client is built from the cluster's node list
+    for kind in ("projects", "profiles"):  # earlier tests of this process ensured them on the shared node, not here
+        forget_ensured(kind)
     try:
         await ensure_aliases()
         await seed(n_projects=40, n_profiles=10)
@@ -68,3 +71,5 @@ async def test_a_search_survives_a_node_of_the_cluster_being_killed(cluster, cli
             assert [hit["id"] for hit in resp.json()] == expected
     finally:
         await close_client()
+        for kind in ("projects", "profiles"):
+            forget_ensured(kind)

@@ -96,12 +96,15 @@ def test_the_wheel_carries_every_runtime_file_and_runs_from_anywhere():
     wheel = build_wheel(work)
 
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {"search_mappings/projects.json", "search_mappings/profiles.json", "db/alembic.ini",
-                "db/skill_catalogue.json", "db/migrations/env.py", "db/migrations/script.py.mako"}
+    expected = {"db/alembic.ini", "db/skill_catalogue.json", "db/migrations/env.py", "db/migrations/script.py.mako"}
+    expected |= {f"search_mappings/{p.name}" for p in (REPO / "search_mappings").glob("*.json")}
     expected |= {f"db/migrations/versions/{p.name}" for p in (REPO / "db/migrations/versions").glob("*.py")}
+    # The discover page's bundle, built by infra/install.sh (its .build.sha stamp is the install step's, not the
+    # page's): the page is part of what ships.
     static = REPO / "api/discover/static"
-    if static.is_dir():  # the discover page's built bundle (package data too)
-        expected |= {str(p.relative_to(REPO)) for p in static.rglob("*") if p.is_file()}
+    bundle = {str(p.relative_to(REPO)) for p in static.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    assert any(name.endswith(".js") for name in bundle), "api/discover/static has no bundle: run infra/install.sh"
+    expected |= bundle
     assert expected <= names, sorted(expected - names)
     assert not any("node_modules" in name for name in names)
 

@@ -13,15 +13,10 @@ from tests.helpers.projects import insert_member, insert_project
 
 
 async def _post_messages(project_id, sender, n):
-    """Messages stored the way the socket handler stores them (one statement each)."""
+    """Messages stored the way the socket handler stores them (through the process's message writer)."""
     from api.chat import service
-    from db.session import raw_connection
 
-    ids = []
-    for i in range(n):
-        async with raw_connection() as db:
-            ids.append((await service.send_message(db, project_id, sender.id, f"line {i}", "x")).id)
-    return ids
+    return [(await service.send_message(project_id, sender.id, f"line {i}", "x")).id for i in range(n)]
 
 
 async def test_history_is_members_only_newest_first_with_cursor(client, make_user):
