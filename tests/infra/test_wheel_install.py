@@ -64,8 +64,14 @@ def install(work: Path, wheel: Path) -> Path:
         constraints = work / "constraints.txt"
         constraints.write_text("\n".join(line for line in frozen if " @ " not in line and not line.startswith("-e")))
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)
+        # `pip wheel` copies filmo's own wheel there too; a later run's would then be taken for this one ("already
+        # downloaded"), with the dependencies of the day it was built (a dependency added since: never fetched).
+        for stale in WHEELHOUSE.glob("filmo-*.whl"):
+            stale.unlink()
         ok(run([sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(WHEELHOUSE), "--find-links",
                 str(WHEELHOUSE), "--constraint", str(constraints), str(wheel)], cwd=work, timeout=900))
+        for built in WHEELHOUSE.glob("filmo-*.whl"):
+            built.unlink()
         ok(run([*pip, "--no-index", "--find-links", str(WHEELHOUSE), str(wheel)], cwd=work))
     return venv
 
