@@ -22,10 +22,15 @@ export FILMO_REDIS_PORT="${FILMO_REDIS_PORT:-6380}"
 export FILMO_OPENSEARCH_PORT="${FILMO_OPENSEARCH_PORT:-9201}"
 export FILMO_OPENSEARCH_TRANSPORT_PORT="${FILMO_OPENSEARCH_TRANSPORT_PORT:-auto}"
 export FILMO_API_PORT="${FILMO_API_PORT:-8000}"
-# The app reads these URLs (api/kernel/settings.py); derive them from the ports unless set.
-export DATABASE_URL="${DATABASE_URL:-postgresql+asyncpg://filmo:filmo@127.0.0.1:$FILMO_PG_PORT/filmo}"
-export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$FILMO_REDIS_PORT/0}"
-export OPENSEARCH_URL="${OPENSEARCH_URL-http://127.0.0.1:$FILMO_OPENSEARCH_PORT}"
+# The app reads these URLs (api/kernel/settings.py); derive them from the ports unless the caller set them.
+# A port may still be `auto` here: services.sh picks the number, and run.sh calls derive_urls again with it.
+_URLS_GIVEN="${DATABASE_URL:+db}${REDIS_URL:+redis}${OPENSEARCH_URL+os}"
+derive_urls() {
+  [[ $_URLS_GIVEN == *db* ]] || export DATABASE_URL="postgresql+asyncpg://filmo:filmo@127.0.0.1:$FILMO_PG_PORT/filmo"
+  [[ $_URLS_GIVEN == *redis* ]] || export REDIS_URL="redis://127.0.0.1:$FILMO_REDIS_PORT/0"
+  [[ $_URLS_GIVEN == *os* ]] || export OPENSEARCH_URL="http://127.0.0.1:$FILMO_OPENSEARCH_PORT"
+}
+derive_urls
 
 say()  { printf '\033[1m[filmo]\033[0m %s\n' "$*"; }
 warn() { printf '\033[33m[filmo] %s\033[0m\n' "$*" >&2; }

@@ -31,6 +31,9 @@ fi
 
 bash "$ROOT/infra/install.sh"
 bash "$ROOT/infra/services.sh" up
+# The ports services.sh settled on (`auto` ones included), and the URLs the app derives from them.
+set -a; . "$DATA/ports.env"; set +a
+derive_urls
 [[ -x "$FILMO" ]] || die "$FILMO not found: is the package (pyproject.toml, [project.scripts] filmo) installed?"
 
 cd "$ROOT"   # the app resolves .data/ etc. relative to the repo root

@@ -43,8 +43,6 @@ TAGS: list[dict[str, str]] = [
                                        "re-encoded without metadata."},
     {"name": "search", "description": "Projects, people, map clusters, autocomplete and recommendations. OpenSearch "
                                       "answers, with PostGIS as default and fallback (`X-Search-Engine` says which)."},
-    {"name": "tiles", "description": "Vector tiles (MVT) of projects and their TileJSON, for MapLibre and other map "
-                                     "clients: clusters at low zooms, pins from zoom 14, the filters of project search."},
     {"name": "notifications", "description": "What you are told (saved-search matches, application decisions, removals): "
                                              "listed, marked read, pushed live as the Socket.IO `notification` event and "
                                              "e-mailed (instant or a daily digest) with a one-click unsubscribe link."},
@@ -52,6 +50,8 @@ TAGS: list[dict[str, str]] = [
                                             "far they travel, and who can work a role's shoot (admins and parents)."},
     {"name": "saved-searches", "description": "Project searches you saved (the /search/projects filters) that alert you "
                                               "when a new project matches, instantly or in the daily digest."},
+    {"name": "tiles", "description": "Vector tiles (MVT) of projects and their TileJSON, for MapLibre and other map "
+                                     "clients: clusters at low zooms, pins from zoom 14, the filters of project search."},
     {"name": "health", "description": "Probes for load balancers and orchestrators, at the root (no `/api/v1`)."},
 ]
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers.infra import open_paths, pg_durability, ports_file, run_script, script_env
 from tests.helpers.processes import free_port
-from tests.helpers.run import OS_PORT
+from tests.helpers.run import OS_PORT, REPO
 
 DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
 FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
@@ -105,3 +105,27 @@ async def test_test_sh_runs_on_services_of_its_own(platform, tmp_path):
         assert await pg_durability(platform.FILMO_PG_PORT) == DURABLE
     finally:
         run_script("services.sh", "down", env=script_env(FILMO_DATA_DIR=str(test_data)), timeout=120)
+
+
+def test_run_sh_starts_the_platform_on_auto_ports(platform, tmp_path):
+    """`FILMO_PG_PORT=auto bash infra/run.sh` (ports left to services.sh) started the services, then handed the app
+    URLs with the literal port `auto` in them: migrate failed and nothing started. run.sh now reads the ports
+    services.sh settled on (ports.env) before deriving the URLs. Run here on the module's throw-away services
+    (`auto` = the ports this data dir used last), with an API port of its own; its processes are stopped after."""
+    _started(platform)
+    api_port = free_port()
+    env = script_env(FILMO_DATA_DIR=str(platform.data), FILMO_API_PORT=str(api_port), FILMO_ENV="dev",
+                     MAIL_DIR=str(tmp_path / "mail"), MEDIA_ROOT=str(tmp_path / "media"),
+                     **{var: "auto" for var in PORT_VARS})
+    try:
+        run = run_script("run.sh", env=env, timeout=600)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert f"http://127.0.0.1:{api_port}" in run.stdout
+        hits = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/search/projects", timeout=30)
+        assert hits.status_code == 200 and hits.json(), hits.text[:500]
+    finally:
+        for app in ("api", "worker", "scheduler"):
+            pidfile = platform.data / f"{app}.pid"
+            if pidfile.exists():
+                subprocess.run(["bash", "-c", f'. infra/_common.sh; stop_pid {app} "{pidfile}"'], cwd=REPO,
+                               env=env, capture_output=True, timeout=120)
