@@ -12,25 +12,12 @@ import uuid
 import pytest
 
 from tests.helpers.http import SEARCH
-from tests.helpers.search import index_pending, reset_index, seed, visible
+from tests.helpers.search import index_pending, seed, visible
 
 # Either side of the antimeridian, and far from it.
 FIJI = (-18.1416, 178.4419)
 SAMOA = (-13.7590, -172.1046)
 QUITO = (-0.1807, -78.4678)
-
-
-@pytest.fixture(params=["opensearch", "postgis"])
-async def engine(request, monkeypatch):
-    from api.kernel.settings import get_settings
-    from api.search import service
-
-    service._breaker = None
-    if request.param == "postgis":
-        monkeypatch.setattr(get_settings(), "opensearch_url", "")
-    else:
-        await reset_index()
-    return request.param
 
 
 async def places(engine: str, make_user, client) -> dict[str, str]:

@@ -37,22 +37,6 @@ def words(s: str) -> set[str]:
     return set(re.findall(r"\w+", "".join(c for c in plain if not unicodedata.combining(c))))
 
 
-@pytest.fixture(params=["opensearch", "postgis"])
-async def engine(request, monkeypatch):
-    from api.kernel.settings import get_settings
-    from api.search import service
-
-    service._breaker = None  # a fresh process' breaker
-    monkeypatch.setattr(get_settings(), "search_users_per_minute", 10_000)
-    if request.param == "postgis":
-        # The documented OPENSEARCH_URL="" deployment: the real PostGIS engine answers. Every test runs
-        # once per engine; the opensearch run below uses the real cluster.
-        monkeypatch.setattr(get_settings(), "opensearch_url", "")
-    else:
-        await reset_index()
-    return request.param
-
-
 async def load(engine: str, **kwargs):
     data = await seed(**kwargs)
     if engine == "opensearch":

@@ -15,7 +15,7 @@ import pytest
 
 from tests.helpers.http import API, SEARCH, assert_problem
 from tests.helpers.projects import create_project
-from tests.helpers.search import index_pending, reset_index, seed, visible
+from tests.helpers.search import index_pending, seed, visible
 
 TILES = f"{API}/tiles"
 MVT = "application/vnd.mapbox-vector-tile"
@@ -46,20 +46,6 @@ def lonlat(z: int, x: int, y: int, px: int, py: int) -> tuple[float, float]:
 
 def numeric_id(project_id: str) -> int:
     return 2 ** 52 + (int.from_bytes(hashlib.sha256(uuid.UUID(project_id).bytes).digest()[:7], "big") >> 4)
-
-
-@pytest.fixture(params=["opensearch", "postgis"])
-async def engine(request, monkeypatch):
-    """Cluster tiles are counted by OpenSearch when it answers, else by PostGIS: every test runs on both."""
-    from api.kernel.settings import get_settings
-    from api.search import service
-
-    service._breaker = None
-    if request.param == "postgis":
-        monkeypatch.setattr(get_settings(), "opensearch_url", "")
-    else:
-        await reset_index()
-    return request.param
 
 
 async def indexed(engine: str) -> None:
