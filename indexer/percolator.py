@@ -115,6 +115,11 @@ async def ensure_index(client: AsyncOpenSearch) -> bool:
     return True
 
 
+def forget_ensured() -> None:
+    """The alias was found gone (deleted by hand, or another cluster): the next ensure_index looks again."""
+    _ensured.discard(alias())
+
+
 # ------------------------------------------------------------------ documents
 
 
@@ -227,7 +232,13 @@ async def alert_matches(client: AsyncOpenSearch, projects: list[Doc]) -> int:
     for doc in projects:
         if doc.source is None:
             continue
-        ids = await percolate(client, doc.source)
+        try:
+            ids = await percolate(client, doc.source)
+        except NotFoundError:
+            # Without this the rows would be retried against the same missing index forever: project indexing
+            # would stall. The retry recreates it (empty: `filmo reindex saved_searches` refills it from PostGIS).
+            forget_ensured()
+            raise
         if ids:
             await enqueue(ALERT_TASK, ALERT_QUEUE, doc.id, ids, "opensearch")
             handed += len(ids)

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from indexer import percolator
 from indexer.indexes import forget_ensured
 from tests.helpers.http import SEARCH
 from tests.helpers.indexing import ensure_aliases
@@ -43,6 +44,7 @@ async def test_a_search_survives_a_node_of_the_cluster_being_killed(cluster, cli
     await close_client()  # the next client is built from the cluster's node list
     for kind in ("projects", "profiles"):  # earlier tests of this process ensured them on the shared node, not here
         forget_ensured(kind)
+    percolator.forget_ensured()
     try:
         await ensure_aliases()
         await seed(n_projects=40, n_profiles=10)
@@ -73,3 +75,4 @@ async def test_a_search_survives_a_node_of_the_cluster_being_killed(cluster, cli
         await close_client()
         for kind in ("projects", "profiles"):
             forget_ensured(kind)
+        percolator.forget_ensured()

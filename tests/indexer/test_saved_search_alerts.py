@@ -150,3 +150,33 @@ async def test_filmo_reindex_rebuilds_the_percolator_index(client, make_user):
     assert len(after) == 1 and after != before
     res = await get_client().search(index=alias(), body={"query": {"ids": {"values": ids}}, "size": 10})
     assert sorted(h["_id"] for h in res["hits"]["hits"]) == sorted(ids)
+
+
+async def test_a_deleted_percolator_index_does_not_stall_project_indexing(client, make_user):
+    """The percolator alias was remembered per process: once its index was gone (deleted by hand, or the
+    cluster replaced), every batch of changed projects failed on the percolation after its write and stayed in
+    the outbox for ever. Now the first failure forgets it, and the next pass recreates it."""
+    from sqlalchemy import func, select
+
+    from db.models import SearchOutbox
+    from db.session import get_sessionmaker
+    from indexer.client import get_client
+    from indexer.percolator import alias, alias_targets
+    from indexer.sync import IndexingFailed
+    from tests.helpers.indexing import ensure_aliases
+
+    owner = await make_user(profile=True)
+    await ensure_aliases()
+    await create_project(client, owner, name="Before")
+    await index_pending()  # the percolator index exists and this process remembers it
+    os_client = get_client()
+    for index in await alias_targets(os_client):
+        await os_client.indices.delete(index=index)
+
+    await create_project(client, owner, name="After")
+    with pytest.raises(IndexingFailed):
+        await index_pending()  # the write went through; the percolation met the missing index
+    await index_pending()  # recreated: nothing left behind
+    async with get_sessionmaker()() as session:
+        assert await session.scalar(select(func.count()).select_from(SearchOutbox)) == 0
+    assert await alias_targets(os_client), alias()

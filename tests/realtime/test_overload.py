@@ -3,7 +3,8 @@ retry hint), drops typing first, keeps its sockets, and delivers everything it a
 
 CI scale: the thresholds are set low (REALTIME_SHED_LAG_MS=3, REALTIME_SHED_QUEUE_DEPTH=20 packets) and a real
 burst (every member of a room of 30 firing 12 sends at once, each message fanned out to all 30) makes the server
-really fall behind them. With the lag threshold alone at 10 ms, half the runs on a quiet 2-core machine kept up.
+really fall behind them, in waves until it sheds (at most five). With the lag threshold alone at 10 ms and one
+wave, half the runs on a quiet 2-core machine kept up.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.helpers.waiting import eventually
 
 MEMBERS = 30
 SENDS_EACH = 12
+MAX_WAVES = 5
 
 
 @pytest.fixture(scope="module")
@@ -46,25 +48,31 @@ async def test_a_burst_past_capacity_is_refused_at_once_and_what_was_accepted_is
 
         await eventually(accepted_when_quiet, timeout=30, interval=0.5)
 
-        async def burst(i: int, rec) -> list[tuple[str, dict]]:
+        async def burst(wave: int, i: int, rec) -> list[tuple[str, dict]]:
             # Every member fires all its sends without waiting for an ack (a client with a backlog to flush
-            # after a reconnect does): 360 sends, each fanned out to 30, arrive at once. One at a time per
-            # member, a quiet 2-core machine kept up and never lagged 10 ms.
+            # after a reconnect does): 360 sends, each fanned out to 30, arrive at once.
             async def one(n: int) -> list[tuple[str, dict]]:
-                send = await rec.call("send_message", {"project_id": project_id, "content": f"burst {i}.{n}"},
-                                      timeout=30)
+                send = await rec.call("send_message", {"project_id": project_id,
+                                                       "content": f"burst {wave}.{i}.{n}"}, timeout=30)
                 return [("send", send), ("typing", await rec.call("typing", {"project_id": project_id}, timeout=30))]
 
             return [ack for acks in await asyncio.gather(*(one(n) for n in range(SENDS_EACH))) for ack in acks]
 
-        results = [ack for acks in await asyncio.gather(*(burst(i, r) for i, r in enumerate(recs))) for ack in acks]
+        # Waves until the server sheds (a bounded number): one wave is sometimes absorbed whole on a quiet
+        # machine (every send checked in before the fan-out falls behind), a sustained flood never is.
+        results: list[tuple[str, dict]] = []
+        for wave in range(MAX_WAVES):
+            results += [ack for acks in await asyncio.gather(*(burst(wave, i, r) for i, r in enumerate(recs)))
+                        for ack in acks]
+            if any(not ack["ok"] for kind, ack in results if kind == "send"):
+                break
 
         sends = [ack for kind, ack in results if kind == "send"]
         accepted = [ack["message"] for ack in sends if ack["ok"]] + warm_up
         refused = [ack["error"] for ack in sends if not ack["ok"]]
         # Every send was answered (no timeout): stored, or refused as overloaded with a retry hint.
-        assert len(sends) == MEMBERS * SENDS_EACH
-        assert refused, "the burst never crossed the lag threshold"
+        assert len(sends) == (wave + 1) * MEMBERS * SENDS_EACH
+        assert refused, f"{MAX_WAVES} waves of {MEMBERS * SENDS_EACH} sends never crossed a threshold"
         assert {e["code"] for e in refused} == {"overloaded"}
         assert all(1 <= e["retry_after"] <= 2 for e in refused)
         # Typing is shed first: some typing signals were dropped (the interval throttle is off on this server).
