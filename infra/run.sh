@@ -94,6 +94,7 @@ cat <<EOF
   Filmo is running.
     API:          $url
     API docs:     $url/docs
+    Map page:     $url/discover   (the reference discovery page: map, list, filters, apply, chat)
     OTP e-mails:  $ROOT/.data/mail/   (dev mode writes each outgoing mail there)
     Logs:         $LOGS/{api*,worker,scheduler}.log   ($N_API API process(es))
     Stop:         bash infra/run.sh stop

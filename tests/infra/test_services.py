@@ -120,7 +120,7 @@ def test_run_sh_starts_the_platform_on_auto_ports(platform, tmp_path):
     try:
         run = run_script("run.sh", env=env, timeout=600)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-        assert f"http://127.0.0.1:{api_port}" in run.stdout
+        assert f"http://127.0.0.1:{api_port}/discover" in run.stdout
         hits = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/search/projects", timeout=30)
         assert hits.status_code == 200 and hits.json(), hits.text[:500]
     finally:
