@@ -11,45 +11,12 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.helpers.indexing import ensure_aliases, os_doc, outbox_rows, row_version
+from tests.helpers.indexing import ensure_aliases, os_doc, outbox_rows, row_version, seed_rows
 from tests.helpers.processes import cli
 from tests.helpers.run import REPO, RUN_ID
 from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.usefixtures("close_opensearch_client")
-
-
-async def seed_rows(projects: int, profiles: int = 0) -> uuid.UUID:
-    """Bulk rows straight in SQL (no outbox): what an existing database looks like before a reindex."""
-    from db.session import unit_of_work
-
-    async with unit_of_work() as session:
-        owner = (await session.execute(text(
-            "INSERT INTO users (email, password_hash, is_verified) VALUES (:e, 'x', true) RETURNING id"),
-            {"e": f"owner-{uuid.uuid4().hex[:8]}@example.com"})).scalar()
-        await session.execute(text("""
-            INSERT INTO projects (creator_id, name, description, project_type, city, location, open_skill_ids,
-                                  open_payment_types)
-            SELECT :owner, 'Seeded project ' || g, 'A seeded drama', 'short_film', 'Los Angeles',
-                   ST_SetSRID(ST_MakePoint(-118.24 + (g % 50) * 0.01, 34.05 + (g % 37) * 0.01), 4326)::geography,
-                   ARRAY[(g % 94) + 1], ARRAY['paid']
-            FROM generate_series(1, :n) g"""), {"owner": owner, "n": projects})
-        await session.execute(text("""
-            INSERT INTO project_roles (project_id, skill_id, role_title, payment_type, slots_available, slots_filled)
-            SELECT id, open_skill_ids[1], 'Seeded role', 'paid', 2, 0 FROM projects WHERE creator_id = :owner"""),
-                              {"owner": owner})
-        if profiles:
-            tag = uuid.uuid4().hex[:6]
-            await session.execute(text("""
-                INSERT INTO users (email, password_hash, is_verified)
-                SELECT 'seed-' || :tag || '-' || g || '@example.com', 'x', true FROM generate_series(1, :n) g"""),
-                                  {"n": profiles, "tag": tag})
-            await session.execute(text("""
-                INSERT INTO user_profiles (user_id, name, city, skill_ids, location)
-                SELECT id, 'Seeded person ' || id, 'London', ARRAY[18],
-                       ST_SetSRID(ST_MakePoint(-0.12, 51.5), 4326)::geography
-                FROM users WHERE email LIKE 'seed-' || :tag || '-%'"""), {"tag": tag})
-    return owner
 
 
 def reindex_json(*args: str, env: dict | None = None) -> list[dict]:

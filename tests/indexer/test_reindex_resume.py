@@ -16,33 +16,11 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from tests.helpers.indexing import seed_rows
 from tests.helpers.processes import cli
 from tests.helpers.run import REPO, RUN_ID, TMP
 
 pytestmark = pytest.mark.usefixtures("close_opensearch_client")
-
-
-async def seed_projects(n: int, poison: int | None = None) -> None:
-    """Rows straight in SQL (no outbox), as in a database that exists before its first reindex; project number
-    `poison` is named 'Poison pill'."""
-    from db.session import unit_of_work
-
-    async with unit_of_work() as session:
-        owner = (await session.execute(text(
-            "INSERT INTO users (email, password_hash, is_verified) VALUES (:e, 'x', true) RETURNING id"),
-            {"e": f"owner-{uuid.uuid4().hex[:8]}@example.com"})).scalar()
-        await session.execute(text("""
-            INSERT INTO projects (creator_id, name, description, project_type, city, location, open_skill_ids,
-                                  open_payment_types)
-            SELECT :owner, CASE WHEN g = :poison THEN 'Poison pill' ELSE 'Seeded project ' || g END,
-                   'A seeded drama', 'short_film', 'Los Angeles',
-                   ST_SetSRID(ST_MakePoint(-118.24 + (g % 50) * 0.01, 34.05 + (g % 37) * 0.01), 4326)::geography,
-                   ARRAY[(g % 94) + 1], ARRAY['paid']
-            FROM generate_series(1, :n) g"""), {"owner": owner, "n": n, "poison": poison or -1})
-        await session.execute(text("""
-            INSERT INTO project_roles (project_id, skill_id, role_title, payment_type, slots_available, slots_filled)
-            SELECT id, open_skill_ids[1], 'Seeded role', 'paid', 2, 0 FROM projects WHERE creator_id = :owner"""),
-                              {"owner": owner})
 
 
 def progress_of(prefix: str) -> dict | None:
@@ -92,7 +70,7 @@ async def postgis_documents() -> dict[str, tuple[int, dict]]:
 
 async def test_a_reindex_stopped_with_ctrl_c_then_killed_resumes_and_ends_with_the_same_documents():
     total = 12_000
-    await seed_projects(total)
+    await seed_rows(total)
     prefix = f"test_{RUN_ID}_resume{uuid.uuid4().hex[:4]}_"
     env = {"OPENSEARCH_INDEX_PREFIX": prefix}
     knobs = ("--batch-size", "100", "--concurrency", "1")
@@ -166,7 +144,7 @@ def mapping_that_refuses_one_city():
 
 async def test_a_refused_document_is_reported_and_does_not_stop_the_run(mapping_that_refuses_one_city):
     run = mapping_that_refuses_one_city
-    await seed_projects(600, poison=417)
+    await seed_rows(600, poison=417)
     from db.session import unit_of_work
 
     async with unit_of_work() as session:
@@ -256,7 +234,7 @@ class RefusingProxy:
 
 
 async def test_busy_opensearch_is_retried_with_backoff_and_nothing_is_lost():
-    await seed_projects(900)
+    await seed_rows(900)
     prefix = f"test_{RUN_ID}_busy{uuid.uuid4().hex[:4]}_"
     # One 429, then 503s past what the client's transport retries by itself (2): the reindex's backoff takes over.
     proxy = RefusingProxy(refuse=[429, 503, 503, 503])
