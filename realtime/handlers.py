@@ -99,14 +99,32 @@ def _in_room(sid: str, room: str) -> bool:
     return members is not None and sid in members
 
 
+# Presence announcements held back while this process was busy: (project_id, user_id) -> (event, name).
+# Keyed by person and project, so it holds at most one entry per presence entry, and a later event
+# for the same person replaces an earlier one.
+_deferred_presence: dict[tuple[str, str], tuple[str, str | None]] = {}
+
+
 async def _announce(event_name: str, project_id: uuid.UUID | str, user_id: uuid.UUID | str,
                     user_name: str | None = None, online: list[dict] | None = None) -> None:
-    """user_joined / user_left to the room; dropped first when this process is busy (each one carries the
-    whole online list, so the next one corrects what a dropped one left stale)."""
+    """user_joined / user_left to the room; held back while this process is busy and sent by the next
+    heartbeat that finds it calm (`_flush_deferred_presence`). Dropping them instead left a person
+    shown offline for good: a user swept while their process stalled and revived by its first
+    heartbeat after the stall (when the loop lag is still high) has no later announcement to correct it."""
+    key = (str(project_id), str(user_id))
     if monitor.level() >= Level.BUSY:
         monitor.dropped += 1
+        _deferred_presence[key] = (event_name, user_name)
         return
+    _deferred_presence.pop(key, None)
     await service.announce_presence(event_name, project_id, user_id, user_name, online)
+
+
+async def _flush_deferred_presence() -> None:
+    """Send what `_announce` held back, each with the online list as it is now."""
+    while _deferred_presence and monitor.level() < Level.BUSY:
+        (project_id, user_id), (event_name, user_name) = _deferred_presence.popitem()
+        await service.announce_presence(event_name, project_id, user_id, user_name)
 
 
 # ----------------------------------------------------------------- authentication
@@ -481,6 +499,7 @@ async def _tick() -> None:
         await _announce("user_joined", project_id, user_id)
     for project_id, user_id in await presence.sweep():
         await _announce("user_left", project_id, user_id)
+    await _flush_deferred_presence()
 
 
 async def _background() -> None:

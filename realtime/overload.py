@@ -14,7 +14,8 @@ work, the event loop falls seconds behind, pings go unanswered, sockets time out
 Each sign is a decaying peak: a new high counts at once, then fades with a time constant of `DECAY_S`, so a
 sustained overload keeps the sign up while one stall (a garbage collection, a neighbour on a shared CPU) is
 forgotten within a fraction of a second. Past half a threshold the process is
-*busy*: typing and presence broadcasts are dropped (they are refreshed by the next one). Past a
+*busy*: typing broadcasts are dropped (the next one refreshes them) and presence broadcasts are held back
+until the process is calm again (realtime/handlers.py `_announce`). Past a
 threshold it is *overloaded*: new sends are refused with the ack code `overloaded` and a retry hint,
 before any database or Redis work, so the refusal costs microseconds and the work already accepted
 (and the heartbeats that keep sockets alive) gets the loop. Thresholds: REALTIME_SHED_LAG_MS,
@@ -68,7 +69,7 @@ class Monitor:
         self.lag_ms, self.queue_depth, self.db_wait_ms = _Peak(), _Peak(), _Peak()
         self._probe_due: float | None = None  # loop time the probe should wake at
         self.refused = 0  # sends refused since start (for operators and the benchmark's logs)
-        self.dropped = 0  # typing / presence broadcasts dropped
+        self.dropped = 0  # typing broadcasts dropped, presence broadcasts held back
 
     async def run(self, queued_packets: Callable[[], int]) -> None:
         """The probe: runs for the life of the process."""
