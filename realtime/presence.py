@@ -168,6 +168,19 @@ async def is_online(user_id: str) -> bool:
     return await get_redis().zcount(_k_us(user_id), _cutoff(), "+inf") > 0
 
 
+async def online_among(user_ids: list[str]) -> set[str]:
+    """Those of these people with a live connection (any process): one pipelined ZCOUNT each, one round trip
+    per 1,000 people. Lets a push to thousands of people reach the connected ones first."""
+    redis, cutoff, online = get_redis(), _cutoff(), set()
+    for start in range(0, len(user_ids), 1000):
+        chunk = user_ids[start:start + 1000]
+        pipe = redis.pipeline(transaction=False)
+        for user_id in chunk:
+            pipe.zcount(_k_us(user_id), cutoff, "+inf")
+        online.update(u for u, n in zip(chunk, await pipe.execute()) if n)
+    return online
+
+
 async def connection_ids(user_id: str) -> list[str]:
     """Every socket id the person may hold on any process (stale ones are harmless to address)."""
     return list(await get_redis().zrange(_k_us(user_id), 0, -1))

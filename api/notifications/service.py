@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
@@ -22,7 +23,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
 from sqlalchemy import func, select, text, update
-from sqlalchemy import insert as insert_orm
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +37,7 @@ from api.notifications.schemas import NotificationOut, PreferencesIn, Preference
 from api.worker.registry import enqueue
 from db.models import Notification, NotificationPreference
 from db.session import get_sessionmaker
-from realtime import publish
+from realtime import presence, publish
 
 log = logging.getLogger("filmo.notifications")
 EVENT = "notification"
@@ -72,17 +72,36 @@ async def notify(session: AsyncSession, user_id: uuid.UUID, kind: str, title: st
     return n
 
 
-async def notify_many(session: AsyncSession, items: list[dict]) -> list[Notification]:
-    """`notify` for many people at once (a project matching thousands of saved searches): one INSERT, the
-    pushes and one mail job after the commit. Each item: user_id, kind, title, body, project_id, data, email."""
+# One statement for any number of notifications: the columns travel as arrays (no per-row bind parameters,
+# no ORM objects), and the rows come back as pushed.
+_INSERT_MANY = text("""
+INSERT INTO notifications (user_id, kind, title, body, project_id, data, email, created_at)
+SELECT v.user_id, v.kind, v.title, v.body, v.project_id, CAST(v.data AS jsonb), v.email, CAST(:now AS timestamptz)
+FROM unnest(CAST(:user_ids AS uuid[]), CAST(:kinds AS varchar[]), CAST(:titles AS varchar[]), CAST(:bodies AS text[]),
+            CAST(:project_ids AS uuid[]), CAST(:data AS text[]), CAST(:emails AS varchar[]))
+     AS v(user_id, kind, title, body, project_id, data, email)
+RETURNING id, user_id, kind, title, body, project_id, data, email, read_at, created_at
+""")
+
+
+async def notify_many(session: AsyncSession, items: list[dict]) -> list:
+    """`notify` for many people at once (a project matching thousands of saved searches). Each item: user_id,
+    kind, title, body, project_id, data, email. Returns the stored rows (id, user_id, ...).
+
+    One INSERT for all of them, and after the commit one pipelined push (realtime/publish.emit_many), the
+    people connected right now first, so their alert never waits behind the pushes to people who are not
+    there (they read it from the list later), then one mail job. Measured for ~5,000 notifications:
+    bench/results/alerts.md (stages)."""
     if not items:
         return []
-    now = utcnow()
-    rows = list(await session.scalars(insert_orm(Notification).returning(Notification),
-                                      [{"body": None, "project_id": None, "data": {}, "email": "instant", **i,
-                                        "title": i["title"][:300], "created_at": now} for i in items]))
-    payloads = [(n.user_id, out(n).model_dump(mode="json")) for n in rows]
-    after_commit(session, lambda: _emit_all(payloads))
+    full = [{"body": None, "project_id": None, "data": {}, "email": "instant", **i} for i in items]
+    rows = (await session.execute(_INSERT_MANY, {
+        "now": utcnow(), "user_ids": [i["user_id"] for i in full], "kinds": [i["kind"] for i in full],
+        "titles": [i["title"][:300] for i in full], "bodies": [i["body"] for i in full],
+        "project_ids": [i["project_id"] for i in full], "data": [json.dumps(i["data"]) for i in full],
+        "emails": [i["email"] for i in full]})).all()
+    payloads = [(str(n.user_id), out(n).model_dump(mode="json")) for n in rows]
+    after_commit(session, lambda: _push_many(payloads))
     instant = [n.id for n in rows if n.email == "instant"]
     if instant:
         pending = session.info.setdefault("instant_notification_ids", [])
@@ -92,9 +111,13 @@ async def notify_many(session: AsyncSession, items: list[dict]) -> list[Notifica
     return rows
 
 
-async def _emit_all(payloads: list[tuple[uuid.UUID, dict]]) -> None:
-    for user_id, payload in payloads:
-        await publish.emit(EVENT, payload, publish.user_room(user_id))
+async def _push_many(payloads: list[tuple[str, dict]]) -> None:
+    """Connected people first (one presence look-up for all), then everyone else (their rooms may have gained a
+    socket meanwhile): every notification is still published, only the order changes."""
+    online = await presence.online_among(sorted({user_id for user_id, _ in payloads}))
+    first = [(p, publish.user_room(u)) for u, p in payloads if u in online]
+    rest = [(p, publish.user_room(u)) for u, p in payloads if u not in online]
+    await publish.emit_many(EVENT, first + rest)
 
 
 async def _enqueue_emails(session: AsyncSession) -> None:

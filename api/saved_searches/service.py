@@ -23,7 +23,6 @@ import uuid
 
 from geoalchemy2.elements import WKTElement
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kernel.clock import utcnow
@@ -37,7 +36,7 @@ from api.search.postgis_engine import _project_where
 from api.search import reach as person_reach
 from api.search.schemas import BBox, Point, ProjectFilters, Reach
 from api.search.textmatch import words
-from db.models import SavedSearch, SavedSearchAlert, User
+from db.models import SavedSearch, User
 from indexer.outbox import record_change
 from indexer.percolator import area_of_circle
 
@@ -252,6 +251,14 @@ ORDER BY s.user_id, s.created_at, s.id
 """)
 
 
+_CLAIM = text("""
+INSERT INTO saved_search_alerts (saved_search_id, project_id)
+SELECT s, :pid FROM unnest(CAST(:ids AS uuid[])) AS s
+ON CONFLICT (saved_search_id, project_id) DO NOTHING
+RETURNING saved_search_id
+""")
+
+
 async def deliver(session: AsyncSession, project_id: uuid.UUID, saved_search_ids: list[uuid.UUID] | None) -> int:
     """Tell the owners of these matching saved searches (None: find them in SQL). Returns notifications made."""
     if saved_search_ids is None:
@@ -259,15 +266,11 @@ async def deliver(session: AsyncSession, project_id: uuid.UUID, saved_search_ids
     if not saved_search_ids:
         return 0
     rows = (await session.execute(_DELIVERABLE, {"pid": project_id, "ids": [str(i) for i in saved_search_ids]})).all()
-    # The primary key decides: a concurrent delivery of the same match inserts nothing here (one statement
-    # for every pair: a project can match thousands of saved searches).
-    won: set[uuid.UUID] = set()
-    for start in range(0, len(rows), 5000):  # within PostgreSQL's bind-parameter limit
-        won.update(await session.scalars(
-            insert(SavedSearchAlert).values([{"saved_search_id": r.id, "project_id": project_id}
-                                             for r in rows[start:start + 5000]])
-            .on_conflict_do_nothing(index_elements=["saved_search_id", "project_id"])
-            .returning(SavedSearchAlert.saved_search_id)))
+    if not rows:
+        return 0
+    # The primary key decides: a concurrent delivery of the same match inserts nothing here. One statement
+    # for every pair, the ids as one array: a project can match thousands of saved searches.
+    won = set(await session.scalars(_CLAIM, {"pid": project_id, "ids": [str(r.id) for r in rows]}))
     by_user: dict[uuid.UUID, list] = {}
     for row in rows:
         if row.id in won:

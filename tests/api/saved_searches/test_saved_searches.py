@@ -243,3 +243,55 @@ async def test_a_search_that_fits_my_availability_follows_it(client, make_user, 
     await eventually(rewritten, timeout=20)
     await touch(clash)
     await _alerted(client, watcher, clash["id"])
+
+
+async def test_a_project_matching_many_people_tells_each_once_and_the_connected_first(client, make_user, live_server,
+                                                                                      worker):
+    """One INSERT and one pipelined push for all of a project's matches (api/notifications/service.notify_many):
+    every person is stored and pushed once, and the person with a socket open is published first, so their
+    alert does not wait behind the pushes to people who are not there (read on the Redis channel the Socket.IO
+    servers listen to)."""
+    import json
+
+    import redis.asyncio as aioredis
+
+    from api.kernel.settings import get_settings
+    from realtime.publish import channel
+
+    people = [await make_user(profile=True) for _ in range(12)]
+    for person in people:
+        await _save(client, person, frequency="daily")
+    connected = max(people, key=lambda p: str(p.id))  # last in the order the rows are grouped in
+    socket = await connect(live_server.url, connected.token)
+    published: list[dict] = []
+    redis = aioredis.from_url(get_settings().redis_url)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(channel())
+
+    async def listen():
+        async for message in pubsub.listen():
+            if message["type"] == "message":
+                data = json.loads(message["data"])
+                if data.get("event") == "notification":
+                    published.append(data)
+
+    listener = asyncio.create_task(listen())
+    try:
+        owner = await make_user(profile=True)
+        project = await create_project(client, owner, name="Crowded Short", **NEAR_LA)
+        pushed = await socket.wait_for("notification", lambda d: d["project_id"] == project["id"], timeout=20)
+        for person in people:
+            note = await _alerted(client, person, project["id"])
+            assert note["title"].startswith("New project for")
+        await eventually(lambda: len([m for m in published if m["data"][0]["project_id"] == project["id"]])
+                         >= len(people), timeout=10)
+        ours = [m for m in published if m["data"][0]["project_id"] == project["id"]]
+        assert sorted(m["room"] for m in ours) == sorted(f"user:{p.id}" for p in people)  # each once
+        assert ours[0]["room"] == f"user:{connected.id}" and ours[0]["data"][0]["id"] == pushed["id"]
+        await _settled(project["id"])
+        assert len(socket.of("notification")) == 1
+    finally:
+        listener.cancel()
+        await pubsub.aclose()
+        await redis.aclose()
+        await socket.close()
