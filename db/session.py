@@ -26,10 +26,21 @@ def _create_engine() -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
     return engine, async_sessionmaker(engine, expire_on_commit=False)
 
 
+class _StatelessConnection(asyncpg.Connection):
+    """A raw_connection() connection is returned to its pool without asyncpg's reset statement (advisory
+    unlock, CLOSE ALL, UNLISTEN, RESET ALL): its users run single self-committing statements and never leave
+    session state behind, and that statement was one more round trip per use, awaited before a chat batch's
+    senders heard their result (py-spy of bench/realtime). An open transaction is still rolled back."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def _create_raw_pool() -> asyncpg.Pool:
     settings = get_settings()
     dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return await asyncpg.create_pool(dsn, min_size=1, max_size=settings.db_pool_size)
+    return await asyncpg.create_pool(dsn, min_size=1, max_size=settings.db_pool_size,
+                                     connection_class=_StatelessConnection)
 
 
 # One engine per event loop: asyncpg connections belong to the loop that opened them.

@@ -21,6 +21,8 @@ from socketio import packet as sio_packet
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 
+from api.kernel.redis import manager_client
+
 
 class TrackedWebSocket(eio_asgi.WebSocket):
     """Engine.IO's ASGI WebSocket, made known to its socket and counting sends in progress."""
@@ -90,7 +92,13 @@ class LocalFanout(socketio.AsyncManager):
 
 
 class FanoutRedisManager(socketio.AsyncRedisManager, LocalFanout):
-    """AsyncRedisManager whose local delivery (after Redis) is LocalFanout's."""
+    """AsyncRedisManager whose local delivery (after Redis) is LocalFanout's, on a bounded Redis pool."""
+
+    def _redis_connect(self):
+        # python-socketio's own, with api.kernel.redis.manager_client's pool (redis:// URLs only, no Sentinel).
+        self.redis = manager_client(self.redis_url, self.redis_options)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
 
 
 def install(sio: socketio.AsyncServer) -> None:

@@ -94,6 +94,13 @@ def _validation_errors(exc: ValidationError) -> list[dict]:
     return out
 
 
+async def _emit_error(sid: str, error: dict) -> None:
+    """The `error` event to one socket of this process, written here directly: through the Redis channel every
+    process would receive it only to drop it, and refusing sends while overloaded then cost each refusal a
+    publish (py-spy of bench/realtime at 2x capacity)."""
+    await sio.emit("error", error, to=sid, ignore_queue=True)
+
+
 def _in_room(sid: str, room: str) -> bool:
     members = sio.manager.rooms.get(NAMESPACE, {}).get(room)
     return members is not None and sid in members
@@ -215,7 +222,7 @@ async def disconnect(sid: str, reason: Any = None):
 
 async def _end_session(sid: str, code: str = "token_expired",
                        reason: str = "The access token has expired: refresh it and connect again") -> None:
-    await sio.emit("error", {"event": None, "code": code, "reason": reason}, to=sid)
+    await _emit_error(sid, {"event": None, "code": code, "reason": reason})
     await sio.disconnect(sid)
 
 
@@ -263,7 +270,7 @@ def event(name: str, schema: type[BaseModel] | None, *aliases: str, shed: bool =
                 else:
                     log.exception("socket event %s failed", name)
                     exc = EventError("internal", "An unexpected error occurred. It has been logged.")
-            await sio.emit("error", {"event": name, "code": exc.code, "reason": exc.reason}, to=sid)
+            await _emit_error(sid, {"event": name, "code": exc.code, "reason": exc.reason})
             return _error(exc.code, exc.reason, exc.errors, exc.retry_after)
 
         for event_name in (name, *aliases):
@@ -276,7 +283,7 @@ def event(name: str, schema: type[BaseModel] | None, *aliases: str, shed: bool =
 @sio.on("*")
 async def unknown_event(event_name: str, sid: str, *args):
     reason = f"Unknown event '{str(event_name)[:64]}'"
-    await sio.emit("error", {"event": str(event_name)[:64], "code": "unknown_event", "reason": reason}, to=sid)
+    await _emit_error(sid, {"event": str(event_name)[:64], "code": "unknown_event", "reason": reason})
     return _error("unknown_event", reason)
 
 
@@ -441,6 +448,9 @@ async def dm_mark_read(sid: str, conn: Conn, body: OtherUserRef) -> dict:
 # ----------------------------------------------------------------- heartbeat, expiry and sweeping
 
 
+GC_YOUNG_THRESHOLD = 50_000  # Python's default is 700
+
+
 def _ensure_background() -> None:
     global _background_started
     if not _background_started:
@@ -450,13 +460,18 @@ def _ensure_background() -> None:
         # collection rescans that heap and stalls every open socket for hundreds of milliseconds
         # (measured in bench/realtime, see bench/results/realtime.md).
         gc.freeze()
+        # A young generation this big lets the short-lived objects of chat traffic (packets, futures, message
+        # dicts in flight for a few milliseconds) die before a collection sees them, so few are promoted and
+        # the full collections (which rescan every connection's objects: 150-600 ms with 1,000 sockets,
+        # measured in bench/realtime) seldom come due. A young collection of 50,000 objects takes a few ms.
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
         sio.start_background_task(_background)
         sio.start_background_task(monitor.run, _queued_packets)
 
 
 def _queued_packets() -> int:
     """Engine.IO packets waiting in this process's socket queues (their writers are behind)."""
-    return sum(socket.queue.qsize() for socket in list(sio.eio.sockets.values()))
+    return sum(socket.queue.qsize() for socket in sio.eio.sockets.values())  # no await: the dict holds still
 
 
 # Connections re-checked per pair of queries: building the IN lists for all 1,000 connections of a process
@@ -481,20 +496,33 @@ async def _revalidate() -> None:
 _last_revalidation = 0.0
 
 
+# Connections visited per turn of the event loop by the heartbeat's own loops: walking all 1,000 connections
+# of a process in one go held the loop for tens of milliseconds on a loaded machine (py-spy of the ramp).
+_TICK_CHUNK = 200
+
+
 async def _tick() -> None:
     global _last_revalidation
     now = time.time()
-    for sid, conn in list(_conns.items()):
-        if conn.token.expires_at <= now:
-            await _end_session(sid)
+    conns = list(_conns.items())
+    for start in range(0, len(conns), _TICK_CHUNK):
+        for sid, conn in conns[start:start + _TICK_CHUNK]:
+            if conn.token.expires_at <= now:
+                await _end_session(sid)
+        await asyncio.sleep(0)
     if now - _last_revalidation >= get_settings().realtime_revalidate_s:
         _last_revalidation = now
         await _revalidate()
     entries = []
-    for sid, conn in list(_conns.items()):
-        # Another process may have taken this socket out of a room (member removed).
-        conn.projects = {p for p in conn.projects if _in_room(sid, project_room(p))}
-        entries.append((sid, str(conn.user_id), sorted(conn.projects)))
+    conns = list(_conns.items())
+    for start in range(0, len(conns), _TICK_CHUNK):
+        for sid, conn in conns[start:start + _TICK_CHUNK]:
+            if _conns.get(sid) is not conn:
+                continue  # disconnected while the loop was free: refreshing it would revive its presence
+            # Another process may have taken this socket out of a room (member removed).
+            conn.projects = {p for p in conn.projects if _in_room(sid, project_room(p))}
+            entries.append((sid, str(conn.user_id), sorted(conn.projects)))
+        await asyncio.sleep(0)
     for project_id, user_id in await presence.heartbeat(entries):
         await _announce("user_joined", project_id, user_id)
     for project_id, user_id in await presence.sweep():

@@ -9,7 +9,8 @@ work, the event loop falls seconds behind, pings go unanswered, sockets time out
   only once the probe catches up;
 - outgoing queue depth: Engine.IO packets waiting in this process's socket queues (sockets whose
   writer is behind), summed every `QUEUE_EVERY_S`;
-- database wait: how long the last sends waited for a pooled connection.
+- store wait: how long the last sends waited to be stored (queued behind the process's earlier batches,
+  for a pooled connection and for the statement: api/chat/service.py's writer).
 
 Each sign is a decaying peak: a new high counts at once, then fades with a time constant of `DECAY_S`, so a
 sustained overload keeps the sign up while one stall (a garbage collection, a neighbour on a shared CPU) is

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kernel import after_commit as transaction
 from api.kernel.loop_local import LoopLocal
-from api.kernel.redis import connection_options
+from api.kernel.redis import connection_options, manager_client
 from api.kernel.settings import get_settings
 
 NAMESPACE = "/"
@@ -41,10 +41,18 @@ def user_room(user_id: uuid.UUID | str) -> str:
     return f"user:{user_id}"
 
 
+class _WriteOnlyManager(socketio.AsyncRedisManager):
+    def _redis_connect(self):
+        # python-socketio's own, with api.kernel.redis.manager_client's pool (redis:// URLs only, no Sentinel).
+        self.redis = manager_client(self.redis_url, self.redis_options)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
+
+
 # One write-only manager per event loop (its Redis connection belongs to that loop; it heals after a Redis restart).
 _managers: LoopLocal[socketio.AsyncRedisManager] = LoopLocal(
-    lambda: socketio.AsyncRedisManager(get_settings().redis_url, channel=channel(), write_only=True,
-                                       redis_options=connection_options()))
+    lambda: _WriteOnlyManager(get_settings().redis_url, channel=channel(), write_only=True,
+                              redis_options=connection_options()))
 
 
 async def emit(event: str, data: dict, room: Rooms, skip_sid: str | list[str] | None = None) -> None:

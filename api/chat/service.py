@@ -101,10 +101,18 @@ async def _touch_project(session: AsyncSession, project_id: uuid.UUID) -> None:
         .values(last_activity_at=func.now()))
 
 
+# The flood limit: CHAT_MESSAGES_PER_MINUTE per person, project and direct messages and edits together, over
+# sockets and REST, counted in Redis (one fixed window per person), so it holds across tabs and processes.
+_FLOOD_DETAIL = "You are sending messages too fast"
+
+
+def _flood_key(user_id: uuid.UUID) -> str:
+    return f"chat:{user_id}"
+
+
 async def _count_message(user_id: uuid.UUID) -> None:
     """One more message from this person in the current minute, or 429 (on every process: Redis)."""
-    await ratelimit.hit(f"chat:{user_id}", get_settings().chat_messages_per_minute, 60,
-                        detail="You are sending messages too fast")
+    await ratelimit.hit(_flood_key(user_id), get_settings().chat_messages_per_minute, 60, detail=_FLOOD_DETAIL)
 
 
 # One statement stores every message waiting in this process, each only if its sender is a member right
@@ -138,17 +146,22 @@ class _MessageWriter:
     turns: at 100 messages/s a process waited up to a second for a connection while its CPU idled
     (bench/results/realtime.md). One writer batching what is waiting needs one connection and gets
     faster as load grows (bigger batches), like a database's group commit.
+
+    The flood limit is counted here too, for the whole batch in one Redis script call
+    (ratelimit.hit_many): the same counter and rule as every other chat write, but one round trip per batch
+    instead of one per message (a send made two Redis round trips, the count and the publish, where the
+    reference server of bench/realtime makes one). A refused message is never stored.
     """
 
     def __init__(self) -> None:
-        self._waiting: list[tuple[uuid.UUID, uuid.UUID, str, asyncio.Future]] = []
+        self._waiting: list[tuple[uuid.UUID, uuid.UUID, str, asyncio.Future, float]] = []
         self._writing = False
 
     async def store(self, project_id: uuid.UUID, sender_id: uuid.UUID, content: str,
                     db_wait: Callable[[float], None] | None) -> asyncpg.Record | None:
-        """The stored row, or None when the sender is not a member of the project."""
+        """The stored row, or None when the sender is not a member of the project; 429 over the flood limit."""
         stored: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._waiting.append((project_id, sender_id, content, stored))
+        self._waiting.append((project_id, sender_id, content, stored, time.perf_counter()))
         if not self._writing:
             self._writing = True
             asyncio.get_running_loop().create_task(self._write(db_wait))
@@ -159,20 +172,34 @@ class _MessageWriter:
             while self._waiting:
                 batch = self._waiting[:STORE_BATCH_MAX]
                 del self._waiting[:STORE_BATCH_MAX]
-                asked = time.perf_counter()
+                try:
+                    verdicts = await ratelimit.hit_many([_flood_key(b[1]) for b in batch],
+                                                        get_settings().chat_messages_per_minute, 60,
+                                                        detail=_FLOOD_DETAIL)
+                except Exception as exc:  # Redis is down: nothing is stored, every sender hears it
+                    verdicts = [exc] * len(batch)
+                for (*_, stored, _), refused in zip(batch, verdicts):
+                    if refused is not None and not stored.done():
+                        stored.set_exception(refused)
+                batch = [b for b, refused in zip(batch, verdicts) if refused is None]
+                if not batch:
+                    continue
                 try:
                     async with raw_connection() as conn:
-                        if db_wait is not None:
-                            db_wait(time.perf_counter() - asked)
+                        if db_wait is not None:  # queued behind earlier batches, plus the wait for a connection
+                            db_wait(time.perf_counter() - batch[0][4])
                         rows = await conn.fetch(_STORE_MESSAGES, [b[0] for b in batch], [b[1] for b in batch],
                                                 [b[2] for b in batch])
                 except Exception as exc:  # every sender of the batch hears it (e.g. the database is down)
-                    for *_, stored in batch:
+                    for *_, stored, _ in batch:
                         if not stored.done():
                             stored.set_exception(exc)
                     continue
+                finally:
+                    if db_wait is not None:  # the oldest send's whole wait to be stored
+                        db_wait(time.perf_counter() - batch[0][4])
                 by_ord = {row["ord"]: row for row in rows}
-                for ord_, (*_, stored) in enumerate(batch, 1):
+                for ord_, (*_, stored, _) in enumerate(batch, 1):
                     if not stored.done():
                         stored.set_result(by_ord.get(ord_))
         finally:
@@ -188,11 +215,11 @@ async def send_message(project_id: uuid.UUID, sender_id: uuid.UUID, content: str
 
     The chat's hot path: raw asyncpg (db.session.raw_connection), not a session, because the ORM spent
     ~2 ms CPU per message where the statement costs ~0.15 ms; and one statement for all the messages
-    waiting in the process (_MessageWriter). `db_wait` hears how long a batch waited for its pooled
-    connection (the Socket.IO server sheds load on it).
+    waiting in the process (_MessageWriter). `db_wait` hears how long the oldest send of a batch waited to be
+    stored: queued behind earlier batches, for a pooled connection and for the statement (the Socket.IO server
+    sheds load on it).
     """
-    await _count_message(sender_id)
-    row = await _writers.get().store(project_id, sender_id, content, db_wait)
+    row = await _writers.get().store(project_id, sender_id, content, db_wait)  # counts it against the flood limit
     if row is None:
         async with raw_connection() as conn:
             if await conn.fetchval("SELECT 1 FROM projects WHERE id = $1", project_id) is None:

@@ -20,11 +20,24 @@ log = logging.getLogger("filmo.ratelimit")
 PREFIX = "rl:"
 
 
-# One round trip per hit (chat counts every message). SET NX EX first: the counter always carries
+# One round trip per hit. SET NX EX first: the counter always carries
 # its expiry. Returns {count in this window, seconds left in it}.
 _HIT = """
 redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
 return {redis.call('INCR', KEYS[1]), redis.call('TTL', KEYS[1])}
+"""
+
+
+# The same rule for several hits in one round trip (the chat's writer counts a batch of messages at once);
+# a key may appear more than once and is counted once per appearance, in order. Returns {count, ttl} per key.
+_HIT_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, 0, 'EX', ARGV[1], 'NX')
+  out[2 * i - 1] = redis.call('INCR', key)
+  out[2 * i] = redis.call('TTL', key)
+end
+return out
 """
 
 
@@ -56,6 +69,23 @@ async def hit(key: str, limit: int, window_s: int, *, detail: str | None = None)
     if count > limit:
         raise too_many(ttl if ttl and ttl > 0 else window_s, detail or "Too many requests; try again later")
     return int(count)
+
+
+async def hit_many(keys: list[str], limit: int, window_s: int, *, detail: str | None = None) -> list[Problem | None]:
+    """`hit` for several requests in one Redis round trip: per key, in order, None when it is allowed, or the 429
+    it gets. Raises 503 (for all of them) when Redis is unreachable."""
+    if not keys:
+        return []
+    try:
+        flat = await run_script(get_redis(), _HIT_MANY, [PREFIX + key for key in keys], [window_s])
+    except RedisError:
+        log.error("rate limit store unavailable", exc_info=True)
+        raise _unavailable() from None
+    verdicts: list[Problem | None] = []
+    for count, ttl in zip(flat[0::2], flat[1::2]):
+        verdicts.append(None if count <= limit else
+                        too_many(ttl if ttl and ttl > 0 else window_s, detail or "Too many requests; try again later"))
+    return verdicts
 
 
 async def cooldown(key: str, seconds: int, *, detail: str | None = None) -> None:

@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     # `overloaded` and a retry hint; past half of one, typing and presence broadcasts are dropped.
     realtime_shed_lag_ms: float = Field(250.0, gt=0)  # event-loop lag
     realtime_shed_queue_depth: int = Field(20_000, ge=1)  # packets waiting in the process's socket queues
-    realtime_shed_db_wait_ms: float = Field(250.0, gt=0)  # wait for a pooled database connection
+    realtime_shed_db_wait_ms: float = Field(250.0, gt=0)  # a send's wait to be stored (queue, pool, statement)
 
     @model_validator(mode="after")
     def _presence_expiry_covers_heartbeats(self) -> "Settings":

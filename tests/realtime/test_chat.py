@@ -226,6 +226,25 @@ async def test_message_floods_are_refused_per_person_across_sockets_and_rest(sta
     assert tab1.client.connected and tab2.client.connected
 
 
+async def test_the_flood_limit_holds_for_sends_fired_at_once_over_two_processes(start_server, make_user, clients, db):
+    """Each process counts the sends waiting in it in one Redis call per batch: a burst from four tabs on two
+    processes, fired without waiting for acks, still stores exactly the limit and refuses the rest."""
+    limit = 5
+    servers = [start_server(extra_env={"CHAT_MESSAGES_PER_MINUTE": str(limit)}) for _ in range(2)]
+    alice, bob = await people(make_user, "Alice", "Bob")
+    pid = str(await insert_project(alice, bob))
+    tabs = [await clients(servers[i % 2].url, alice.token) for i in range(4)]
+    for tab in tabs:
+        assert (await tab.call("join_project", {"project_id": pid}))["ok"]
+    acks = await asyncio.gather(*(tab.call("send_message", {"project_id": pid, "content": f"t{i}.{n}"})
+                                  for i, tab in enumerate(tabs) for n in range(3)))
+    accepted = [ack["message"]["content"] for ack in acks if ack["ok"]]
+    assert len(accepted) == limit
+    assert {ack["error"]["code"] for ack in acks if not ack["ok"]} == {"rate_limited"}
+    stored = (await db.execute(select(Message.content).where(Message.project_id == uuid.UUID(pid)))).scalars().all()
+    assert sorted(stored) == sorted(accepted)
+
+
 async def test_messages_are_stored_before_broadcast(server, make_user, clients, db):
     alice, bob = await people(make_user, "Alice", "Bob")
     project_id = await insert_project(alice, bob)
