@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kernel.location import snap
+from api.kernel.reach_cells import person_keys
 
 # Higher than any real search_version; ids are UUIDs and never come back once deleted.
 DELETED_VERSION = 2**62
@@ -134,6 +135,9 @@ def profile_source(row) -> dict | None:
     if row.lat is not None and row.lon is not None:
         # People are searched by their point snapped to the ~1 km grid, never by the exact one.
         doc["location_grid"] = {"lat": snap(row.lat), "lon": snap(row.lon)}
+        # "Who can work my shoot": per skill, the cells the person's own reach may touch (api/kernel/reach_cells).
+        doc["reach_keys"] = person_keys(doc["skill_ids"], doc["location_grid"]["lat"], doc["location_grid"]["lon"],
+                                        row.willing_to_travel_km or 0)
     return doc
 
 

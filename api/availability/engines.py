@@ -5,11 +5,16 @@ Rule (api/availability/service.py): the role's skill; no unavailable day interse
 skills matched) x gauss decay of the distance (OpenSearch's `gauss` semantics: offset 5 km, 0.5 at 55 km);
 ties by profile id.
 
-- PostGIS: the skill array (GIN), the availability multirange (GiST, `&&`), then each candidate's own radius
-  (`ST_DWithin` on the sphere; a per-row radius cannot use the GiST index, the skill filter narrows first).
-- OpenSearch: no script (the node runs none): a first request lists the distinct travel radii among the
-  skilled, available people (a terms aggregation); the query then ORs one `geo_distance` per radius with
-  that radius — exact, and each clause is an index query. More than MAX_RADII distinct radii: PostGIS answers.
+Both narrow first by reach keys (api/kernel/reach_cells): per skill, the grid cells a person's own reach may
+touch; the shoot's five keys find the people with the skill whose reach box touches the shoot's cell (a few
+thousand at 1M instead of everyone with the skill, ~30,000 for a common one), then the exact rule runs on those.
+- PostGIS: the keys by the GIN expression index `filmo_reach_keys(...)` (migration 0005), then the availability
+  multirange and each candidate's own radius (`ST_DWithin` on the sphere).
+- OpenSearch: the keys are the `reach_keys` field; no script (the node runs none): a first request lists the
+  distinct travel radii among the candidates (a terms aggregation); the query then ORs one `geo_distance` per
+  radius with that radius — exact, and each clause is an index query. More than MAX_RADII distinct radii:
+  PostGIS answers.
+Cost at 1M profiles: bench/results/alerts.md.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.availability.schemas import CrewHit, SkillOut
+from api.kernel.reach_cells import shoot_keys
 from api.search.service import breaker, person_distance_km
 from api.search.reach import LOCAL_KM
 from api.search.schemas import Point
@@ -64,13 +70,15 @@ WITH c AS (
          u.skill_ids, u.willing_to_travel_km, ST_Y(u.location_grid::geometry) AS glat,
          ST_X(u.location_grid::geometry) AS glon, ST_Distance(u.location_grid, {SHOOT}, false) AS d
   FROM user_profiles u JOIN users a ON a.id = u.user_id AND a.is_active
-  WHERE u.skill_ids @> ARRAY[CAST(:skill AS integer)] AND u.location_grid IS NOT NULL
+  WHERE filmo_reach_keys(u.skill_ids, u.location_grid, u.willing_to_travel_km) && CAST(:keys AS bigint[])
+    AND u.skill_ids @> ARRAY[CAST(:skill AS integer)] AND u.location_grid IS NOT NULL
     AND (CAST(CAST(:days AS text) AS datemultirange) IS NULL OR NOT (u.unavailable && CAST(CAST(:days AS text) AS datemultirange)))
     AND ST_DWithin(u.location_grid, {SHOOT}, greatest(u.willing_to_travel_km, :local_km) * 1000.0, false)
     AND NOT (u.user_id = ANY(CAST(:exclude AS uuid[])))
 )
 SELECT c.*, (1 + (SELECT count(*) FROM unnest(c.skill_ids) s WHERE s = ANY(CAST(:extras AS integer[]))))
-            * exp(-power(greatest(c.d - CAST(:offset_m AS float8), 0), 2) / (2 * CAST(:sigma2 AS float8))) AS score,
+            * exp(greatest(-power(greatest(c.d - CAST(:offset_m AS float8), 0), 2) / (2 * CAST(:sigma2 AS float8)),
+                           -700)) AS score,  -- exp() past -745 is an underflow error in PostgreSQL, not 0
        (SELECT json_agg(json_build_object('id', s.id, 'name', s.name, 'category', s.category) ORDER BY s.name, s.id)
         FROM skills s WHERE s.id = ANY(c.skill_ids)) AS skills,
        count(*) OVER () AS total
@@ -80,8 +88,9 @@ FROM c ORDER BY score DESC, c.id LIMIT :limit OFFSET :offset
 
 async def postgis(session: AsyncSession, shoot: Shoot, limit: int, offset: int) -> tuple[list[CrewHit], int]:
     days = None if shoot.days is None else "{" + ",".join(f"[{s},{e}]" for s, e in shoot.days) + "}"
+    keys = shoot_keys(shoot.skill_id, shoot.lat, shoot.lon)
     rows = (await session.execute(text(_PG), {
-        "lat": shoot.lat, "lon": shoot.lon, "skill": shoot.skill_id, "days": days if shoot.days else None,
+        "keys": keys, "lat": shoot.lat, "lon": shoot.lon, "skill": shoot.skill_id, "days": days if shoot.days else None,
         "local_km": LOCAL_KM, "exclude": shoot.exclude_user_ids, "extras": shoot.extra_skill_ids,
         "offset_m": DECAY["offset_km"] * 1000.0, "sigma2": SIGMA2_M, "limit": limit, "offset": offset})).all()
     hits = [_hit({"id": str(r.id), "user_id": str(r.user_id), "name": r.name, "profession": r.profession,
@@ -92,7 +101,7 @@ async def postgis(session: AsyncSession, shoot: Shoot, limit: int, offset: int) 
     total = int(rows[0].total) if rows else 0
     if not rows and offset:
         total = int((await session.execute(text(f"SELECT count(*) FROM ({_PG.replace('LIMIT :limit OFFSET :offset', '')}) x"), {
-            "lat": shoot.lat, "lon": shoot.lon, "skill": shoot.skill_id, "days": days if shoot.days else None,
+            "keys": keys, "lat": shoot.lat, "lon": shoot.lon, "skill": shoot.skill_id, "days": days if shoot.days else None,
             "local_km": LOCAL_KM, "exclude": shoot.exclude_user_ids, "extras": shoot.extra_skill_ids,
             "offset_m": DECAY["offset_km"] * 1000.0, "sigma2": SIGMA2_M})).scalar())
     return hits, total
@@ -109,7 +118,8 @@ class TooManyRadii(Exception):
 
 
 def _base(shoot: Shoot) -> tuple[list[dict], list[dict]]:
-    flt: list[dict] = [{"term": {"skill_ids": shoot.skill_id}}, {"exists": {"field": "location_grid"}}]
+    flt: list[dict] = [{"terms": {"reach_keys": shoot_keys(shoot.skill_id, shoot.lat, shoot.lon)}},
+                       {"term": {"skill_ids": shoot.skill_id}}, {"exists": {"field": "location_grid"}}]
     must_not: list[dict] = [{"range": {"unavailable": {"gte": s, "lte": e, "relation": "intersects"}}}
                             for s, e in shoot.days or []]
     if shoot.exclude_user_ids:

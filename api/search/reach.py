@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# LOCAL_KM: below it, a travel radius (0 = "local only") still reaches the person's own area (one definition,
+# in the kernel: the indexer's reach keys use it too).
+from api.kernel.reach_cells import LOCAL_KM  # noqa: F401  (imported from here by the engines)
 from api.search.schemas import Reach
 
 REACH_POINT = "ST_SetSRID(ST_MakePoint(:reach_lon, :reach_lat), 4326)::geography"
@@ -30,8 +33,6 @@ def opensearch_clauses(reach: Reach) -> tuple[list[dict], list[dict]]:
     return flt, must_not
 
 
-# Below this, a travel radius (0 = "local only") still reaches the person's own area.
-LOCAL_KM = 30
 
 _PERSON = """
 SELECT ST_Y(u.location_grid::geometry) AS lat, ST_X(u.location_grid::geometry) AS lon, u.willing_to_travel_km,

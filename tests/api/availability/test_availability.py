@@ -229,3 +229,34 @@ async def test_projects_that_fit_my_availability_on_both_engines(client, make_us
     no_profile = await make_user()
     assert_problem(await client.get(f"{API}/search/projects", params={"fits_my_availability": "true"},
                                     headers=no_profile.headers), 422, field="fits_my_availability")
+
+
+async def test_reach_across_the_antimeridian_and_from_the_pole_on_both_engines(client, make_user, monkeypatch):
+    """Both engines narrow by reach keys (grid cells a person's reach may touch, api/kernel/reach_cells): a reach
+    crossing ±180° or holding a pole must still find the shoot, and the exact distance still decides."""
+    await reset_index()
+    shoot = (-16.80, 179.90)  # Taveuni, Fiji: east of it is longitude -179.x
+    owner = await make_user(profile=True, skill_ids=[5])
+    project = await create_project(client, owner, name="Dateline", latitude=shoot[0], longitude=shoot[1],
+                                   roles=[dict(ROLE)])
+
+    async def person(name, lat, lon, travel):
+        user = await make_user(profile=True, name=name, latitude=lat, longitude=lon, skill_ids=[5])
+        resp = await client.put(f"{API}/profile/me/availability", headers=user.headers,
+                                json={"willing_to_travel_km": travel})
+        assert resp.status_code == 200, resp.text
+        return _km(_snap(lat), _snap(lon), *shoot)
+
+    across = await person("Across the line", -16.80, -179.75, 0)  # ~37 km: outside the 30 km local reach
+    assert 31 < across < 60
+    await person("Across, travels", -16.80, -179.75, 60)
+    far = await person("Far across", -16.80, -178.80, 100)
+    assert 100.5 < far < 200
+    await person("Far across, travels further", -16.80, -178.80, 200)
+    await person("Polar, anywhere", 89.5, 10.0, 20000)
+    await person("Polar, stays", 89.5, 10.0, 500)
+    for engine in ("opensearch", "postgis"):
+        hits, total = await _crew(client, owner, project, engine, monkeypatch)
+        assert {h["name"] for h in hits} == {"Across, travels", "Far across, travels further", "Polar, anywhere"}, \
+            (engine, [h["name"] for h in hits])
+        assert total == 3
