@@ -202,8 +202,11 @@ def percolate_body(project: dict) -> dict:
     else:
         flt.append({"bool": {"must_not": {"exists": {"field": "filter_area"}}}})
     flt.append({"percolate": {"field": "query", "document": percolated_document(project)}})
-    return {"query": {"bool": {"filter": flt}}, "_source": False, "size": PAGE, "sort": [{"saved_search_id": "asc"}],
-            "docvalue_fields": ["saved_search_id"]}
+    # The ids come from an aggregation, not as hits: hits go through the fetch phase, where the percolator runs
+    # every matching stored query again (to name the matched document slot). For a project matching ~6,000
+    # of 100k saved searches that doubled the request (~1,100 ms -> ~550 ms, bench/results/alerts.md).
+    return {"query": {"bool": {"filter": flt}}, "size": 0, "track_total_hits": False,
+            "aggs": {"ids": {"composite": {"size": PAGE, "sources": [{"id": {"terms": {"field": "saved_search_id"}}}]}}}}
 
 
 async def percolate(client: AsyncOpenSearch, project: dict) -> list[str]:
@@ -212,11 +215,11 @@ async def percolate(client: AsyncOpenSearch, project: dict) -> list[str]:
     ids: list[str] = []
     while True:
         res = await client.search(index=alias(), body=body)
-        hits = res["hits"]["hits"]
-        ids.extend(h["_id"] for h in hits)
-        if len(hits) < PAGE:
+        page = res["aggregations"]["ids"]
+        ids.extend(b["key"]["id"] for b in page["buckets"])
+        if len(page["buckets"]) < PAGE or "after_key" not in page:
             return ids
-        body["search_after"] = hits[-1]["sort"]
+        body["aggs"]["ids"]["composite"]["after"] = page["after_key"]
 
 
 async def alert_matches(client: AsyncOpenSearch, projects: list[Doc]) -> int:

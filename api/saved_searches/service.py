@@ -39,6 +39,7 @@ from api.search.textmatch import words
 from db.models import SavedSearch, User
 from indexer.outbox import record_change
 from indexer.percolator import area_of_circle
+from realtime import presence
 
 KIND = "saved_search_match"
 
@@ -257,6 +258,18 @@ SELECT s, :pid FROM unnest(CAST(:ids AS uuid[])) AS s
 ON CONFLICT (saved_search_id, project_id) DO NOTHING
 RETURNING saved_search_id
 """)
+
+
+async def connected_first(session: AsyncSession,
+                          saved_search_ids: list[uuid.UUID]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """These saved searches split by whether their owner has a socket open right now (all of a person's searches
+    on one side: one notification per person). The alert job delivers the first part in a transaction of its
+    own, so a connected person's alert never waits for the thousands of notifications of people who are not
+    there to be verified and stored (~0.7 s for ~5,000 on this machine, bench/results/alerts.md)."""
+    rows = (await session.execute(text("SELECT id, user_id FROM saved_searches WHERE id = ANY(CAST(:ids AS uuid[]))"),
+                                  {"ids": [str(i) for i in saved_search_ids]})).all()
+    online = await presence.online_among(sorted({str(r.user_id) for r in rows}))
+    return [r.id for r in rows if str(r.user_id) in online], [r.id for r in rows if str(r.user_id) not in online]
 
 
 async def deliver(session: AsyncSession, project_id: uuid.UUID, saved_search_ids: list[uuid.UUID] | None) -> int:

@@ -18,9 +18,17 @@ log = logging.getLogger("filmo.alerts")
 @dramatiq.actor(actor_name=ALERT_TASK, queue_name=ALERT_QUEUE, max_retries=5, min_backoff=1_000, max_backoff=30_000)
 async def deliver_saved_search_alerts(project_id: str, saved_search_ids: list[str] | None, engine: str) -> None:
     """`saved_search_ids` from the percolator (engine `opensearch`), or None: match in SQL (engine `postgis`).
-    A retry after a partial failure is safe: the alert table keeps every pair to one notification."""
+    The people connected now are told first, in a transaction of their own; then everyone else. A retry after
+    a partial failure is safe: the alert table keeps every pair to one notification."""
+    pid = uuid.UUID(project_id)
     async with unit_of_work() as session:
-        made = await service.deliver(session, uuid.UUID(project_id),
-                                     None if saved_search_ids is None else [uuid.UUID(i) for i in saved_search_ids])
+        ids = (await service.postgis_matches(session, pid) if saved_search_ids is None
+               else [uuid.UUID(i) for i in saved_search_ids])
+        batches = await service.connected_first(session, ids) if ids else []
+    made = 0
+    for batch in batches:
+        if batch:
+            async with unit_of_work() as session:
+                made += await service.deliver(session, pid, batch)
     if made:
         log.info("project %s: %d saved-search notification(s) (%s)", project_id, made, engine)
