@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Chat messages (project and direct, sent or edited, socket or REST) per person and minute:
     # far above how people type, low enough to stop a script flooding a room.
     chat_messages_per_minute: int = 60
+    # Unsubscribe links (GET page and POST, no sign-in) per client address and minute: the tokens are signed, so
+    # guessing is hopeless; the limit keeps a flood of bad tokens cheap.
+    unsubscribe_per_minute: int = Field(30, ge=1)
     # Sign-in, one-time codes (sent, verified) and password resets: attempts per e-mail address and per
     # client address within a window (seconds); guessing a password or a 6-digit code must stay slow.
     auth_login_per_email: int = Field(10, ge=1)

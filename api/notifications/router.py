@@ -1,15 +1,19 @@
 """HTTP endpoints for notifications (rules in service.py). Live delivery: the Socket.IO `notification` event."""
 from __future__ import annotations
 
+import html
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from api.auth.dependencies import CurrentUser
 from api.http.deps import SessionDep
 from api.http.openapi import headers, problems
 from api.http.pagination import Page
 from api.kernel import ratelimit
+from api.kernel.settings import get_settings
 from api.notifications import service
 from api.notifications.schemas import (MarkedRead, NotificationOut, PreferencesIn, PreferencesOut, UnreadCount,
                                        Unsubscribed)
@@ -18,8 +22,23 @@ router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 NotificationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Token = Annotated[str, Query(min_length=1, max_length=2048, description="The signed token of the e-mail's link")]
-# Unsubscribe links are signed, so guessing is hopeless; the limit keeps a flood of bad tokens cheap.
-UNSUBSCRIBE_PER_MINUTE = 30
+# The page a GET of an unsubscribe link shows: mail scanners and link previews fetch links, so a GET changes
+# nothing; its button POSTs to the same address (what a mail client's RFC 8058 one-click button sends too).
+_CONFIRM_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>Unsubscribe from Filmo e-mails</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem">
+<h1>Stop Filmo e-mails?</h1>
+<p>You will not receive e-mails from Filmo any more. Your notifications stay in the app, and you can turn
+e-mails back on in your settings.</p>
+<form method="post" action="{action}"><button type="submit">Unsubscribe</button></form>
+</body></html>
+"""
+_DONE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Unsubscribed</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem">
+<h1>You are unsubscribed</h1><p>{message}</p></body></html>
+"""
 
 
 @router.get("", name="list", summary="List my notifications", response_model=list[NotificationOut],
@@ -62,24 +81,35 @@ async def set_preferences(body: PreferencesIn, user: CurrentUser, session: Sessi
     return await service.update_preferences(session, user.id, body)
 
 
-async def _unsubscribe(request: Request, session, token: str) -> Unsubscribed:
+async def _limit_unsubscribe(request: Request) -> None:
     host = request.client.host if request.client else "-"
-    await ratelimit.hit(f"unsubscribe:ip:{ratelimit.key_part(host)}", UNSUBSCRIBE_PER_MINUTE, 60,
+    await ratelimit.hit(f"unsubscribe:ip:{ratelimit.key_part(host)}", get_settings().unsubscribe_per_minute, 60,
                         detail="Too many unsubscribe attempts")
-    await service.unsubscribe(session, token)
-    return Unsubscribed(message="You will not receive Filmo e-mails any more. Notifications stay in the app; "
-                                "turn e-mails back on in your settings.")
 
 
-@router.get("/unsubscribe", name="unsubscribe", summary="Unsubscribe from e-mails (the link in every mail)",
-            response_model=Unsubscribed, responses=problems(400, 429))
-async def unsubscribe_link(request: Request, session: SessionDep, token: Token):
-    """No sign-in: the link's signed, expiring token (60 days) says whose e-mails stop. Idempotent."""
-    return await _unsubscribe(request, session, token)
+@router.get("/unsubscribe", name="unsubscribe", summary="Unsubscribe from e-mails: the confirmation page (the link in "
+            "every mail)", response_class=HTMLResponse,
+            responses={200: {"content": {"text/html": {}}, "description": "A page whose button POSTs the unsubscribe"},
+                       **problems(400, 429)})
+async def unsubscribe_link(request: Request, token: Token):
+    """No sign-in. Changes nothing (mail scanners and link previews fetch links): the page's button POSTs to the
+    same address. A bad or expired token is a 400 naming `token`."""
+    await _limit_unsubscribe(request)
+    service.check_unsubscribe_token(token)
+    action = html.escape(f"{request.url.path}?{urlencode({'token': token})}", quote=True)
+    return HTMLResponse(_CONFIRM_PAGE.format(action=action), headers={"Cache-Control": "no-store"})
 
 
 @router.post("/unsubscribe", name="unsubscribe-one-click", summary="Unsubscribe from e-mails (RFC 8058 one-click)",
-             response_model=Unsubscribed, responses=problems(400, 429))
+             response_model=Unsubscribed, responses={200: {"content": {"text/html": {}}}, **problems(400, 429)})
 async def unsubscribe_one_click(request: Request, session: SessionDep, token: Token):
-    """What a mail client's "Unsubscribe" button sends (`List-Unsubscribe-Post: List-Unsubscribe=One-Click`)."""
-    return await _unsubscribe(request, session, token)
+    """What a mail client's "Unsubscribe" button sends (`List-Unsubscribe-Post: List-Unsubscribe=One-Click`, the
+    token in the address) and the confirmation page's button. No sign-in: the link's signed, expiring token (60
+    days) says whose e-mails stop. Idempotent. A browser (Accept: text/html) gets a page, others JSON."""
+    await _limit_unsubscribe(request)
+    await service.unsubscribe(session, token)
+    done = Unsubscribed(message="You will not receive Filmo e-mails any more. Notifications stay in the app; "
+                                "turn e-mails back on in your settings.")
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(_DONE_PAGE.format(message=html.escape(done.message)))
+    return done

@@ -215,6 +215,11 @@ def _unsubscribe_user(token: str) -> uuid.UUID:
         raise field_error("token", "not a valid unsubscribe link", status=400) from None
 
 
+def check_unsubscribe_token(token: str) -> None:
+    """400 naming `token` when the link is not a valid, unexpired unsubscribe link (changes nothing)."""
+    _unsubscribe_user(token)
+
+
 async def unsubscribe(session: AsyncSession, token: str) -> uuid.UUID:
     """Turn e-mail off for the token's person (idempotent). No sign-in: the signed token is the authority."""
     user_id = _unsubscribe_user(token)

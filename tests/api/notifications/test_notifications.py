@@ -3,6 +3,7 @@ Socket.IO `notification` event (a real server process) and e-mailed through real
 the daily digest groups a person's notifications at their local morning; unsubscribe needs no sign-in."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -119,12 +120,22 @@ async def test_unsubscribe_works_without_sign_in_and_stops_the_mail(client, make
     link, token = UNSUBSCRIBE.search(mail.text).groups()
 
     assert_problem(await client.get(f"{NOTES}/unsubscribe", params={"token": token[:-3] + "abc"}), 400, field="token")
+    # Opening the link (a person, or a mail scanner prefetching it) shows a page and changes nothing.
     resp = await client.get(f"{NOTES}/unsubscribe", params={"token": token})  # no Authorization header
-    assert resp.status_code == 200, resp.text
-    resp = await client.post(f"{NOTES}/unsubscribe", params={"token": token})  # RFC 8058 one-click: idempotent
-    assert resp.status_code == 200, resp.text
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html"), resp.text
+    form = re.search(r'<form method="post" action="([^"]+)"', resp.text)
+    assert form, resp.text
+    prefs = (await client.get(f"{NOTES}/preferences", headers=applicant.headers)).json()
+    assert prefs["email_enabled"] is True
+    # Its button POSTs to the same address: now the e-mails stop (a browser gets a page).
+    resp = await client.post(html.unescape(form.group(1)), headers={"Accept": "text/html"})
+    assert resp.status_code == 200 and "You are unsubscribed" in resp.text, resp.text
     prefs = (await client.get(f"{NOTES}/preferences", headers=applicant.headers)).json()
     assert prefs["email_enabled"] is False
+    # RFC 8058 one-click (what a mail client's button sends to the List-Unsubscribe address): idempotent, JSON.
+    resp = await client.post(link, content="List-Unsubscribe=One-Click",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 200 and resp.json()["email_enabled"] is False, resp.text
 
     before = len(smtp.to(applicant.email))
     app2 = await apply(client, applicant, project["roles"][1]["id"])
@@ -135,6 +146,23 @@ async def test_unsubscribe_works_without_sign_in_and_stops_the_mail(client, make
     assert await send_instant(ids) == 0
     assert len(smtp.to(applicant.email)) == before
     assert (await _notes(client, applicant))[1] == 2  # still stored
+
+
+async def test_the_unsubscribe_rate_limit_is_a_setting(client, client_at, make_user, monkeypatch):
+    import uuid
+
+    from api.kernel.settings import get_settings
+    from api.notifications.service import unsubscribe_token
+
+    person = await make_user()
+    monkeypatch.setattr(get_settings(), "unsubscribe_per_minute", 2)
+    token = unsubscribe_token(person.id)
+    scanner = client_at(f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7")  # an address of its own
+    for _ in range(2):
+        assert (await scanner.get(f"{NOTES}/unsubscribe", params={"token": token})).status_code == 200
+    assert_problem(await scanner.post(f"{NOTES}/unsubscribe", params={"token": token}), 429)
+    prefs = (await client.get(f"{NOTES}/preferences", headers=person.headers)).json()
+    assert prefs["email_enabled"] is True  # the two GETs changed nothing, the refused POST neither
 
 
 async def test_an_expired_unsubscribe_link_is_refused(client, make_user):
