@@ -78,8 +78,12 @@ def upgrade() -> None:
     op.execute(REACH_KEYS)
     op.execute("CREATE INDEX ix_user_profiles_reach_keys ON user_profiles "
                "USING gin (filmo_reach_keys(skill_ids, location_grid, willing_to_travel_km))")
+    # Deactivated accounts (a few %): "is this candidate's account inactive?" probes this small index instead
+    # of the whole users table (the crew search checks a few thousand candidates).
+    op.execute("CREATE INDEX ix_users_inactive ON users (id) WHERE NOT is_active")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX ix_users_inactive")
     op.execute("DROP INDEX ix_user_profiles_reach_keys")
     op.execute("DROP FUNCTION filmo_reach_keys(integer[], geography, integer)")
