@@ -14,6 +14,9 @@ use the library's code unchanged.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import socketio
 from engineio import packet as eio_packet
 from engineio.async_drivers import asgi as eio_asgi
@@ -92,7 +95,25 @@ class LocalFanout(socketio.AsyncManager):
 
 
 class FanoutRedisManager(socketio.AsyncRedisManager, LocalFanout):
-    """AsyncRedisManager whose local delivery (after Redis) is LocalFanout's, on a bounded Redis pool."""
+    """AsyncRedisManager whose local delivery (after Redis) is LocalFanout's, on a bounded Redis pool.
+
+    Every broadcast it receives carries the time it was published (`published_at`, realtime/publish.py's
+    `stamped`, and this manager's own publishes): after delivering it locally, `on_delivery_age` hears how
+    late that was (seconds from publish to written or queued here), an overload sign (realtime/overload.py).
+    """
+
+    on_delivery_age: Callable[[float], None] | None = None
+
+    async def _publish(self, data):
+        if isinstance(data, dict):
+            data["published_at"] = time.time()  # the key realtime/publish.stamped uses
+        return await super()._publish(data)
+
+    async def _handle_emit(self, message):
+        await super()._handle_emit(message)
+        published_at = message.get("published_at")
+        if self.on_delivery_age is not None and isinstance(published_at, (int, float)):
+            self.on_delivery_age(time.time() - published_at)
 
     def _redis_connect(self):
         # python-socketio's own, with api.kernel.redis.manager_client's pool (redis:// URLs only, no Sentinel).

@@ -241,8 +241,7 @@ def event(name: str, schema: type[BaseModel] | None, *aliases: str, shed: bool =
                 await _end_session(sid)
                 return _error("token_expired", "The access token has expired: refresh it and connect again")
             try:
-                if shed and monitor.level() is Level.OVERLOADED:
-                    monitor.refused += 1
+                if shed and not monitor.admit_send():
                     raise EventError("overloaded", "The server is overloaded: nothing was stored; retry after "
                                      "`retry_after` seconds", retry_after=retry_after_s())
                 if schema is None:

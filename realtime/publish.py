@@ -12,6 +12,7 @@ who was removed) is the chat service's business. This module imports only the ke
 """
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -41,7 +42,17 @@ def user_room(user_id: uuid.UUID | str) -> str:
     return f"user:{user_id}"
 
 
+def stamped(message: dict) -> dict:
+    """The pub/sub message with the wall-clock time it was published: each receiving process measures how late
+    it delivers (realtime/fanout.py, an overload sign in realtime/overload.py). Same key there."""
+    message["published_at"] = time.time()
+    return message
+
+
 class _WriteOnlyManager(socketio.AsyncRedisManager):
+    async def _publish(self, data):
+        return await super()._publish(stamped(data) if isinstance(data, dict) else data)
+
     def _redis_connect(self):
         # python-socketio's own, with api.kernel.redis.manager_client's pool (redis:// URLs only, no Sentinel).
         self.redis = manager_client(self.redis_url, self.redis_options)
@@ -74,9 +85,9 @@ async def emit_many(event: str, items: list[tuple[dict, str]]) -> None:
             manager._redis_connect()
         pipe = manager.redis.pipeline(transaction=False)
         for data, room in items[start:start + EMIT_MANY_CHUNK]:
-            pipe.publish(manager.channel, manager.json.dumps({
+            pipe.publish(manager.channel, manager.json.dumps(stamped({
                 "method": "emit", "event": event, "data": [data], "binary": False, "namespace": NAMESPACE,
-                "room": room, "skip_sid": None, "callback": None, "host_id": manager.host_id}))
+                "room": room, "skip_sid": None, "callback": None, "host_id": manager.host_id})))
         await pipe.execute()
 
 

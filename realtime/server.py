@@ -13,13 +13,16 @@ import socketio
 from api.kernel.redis import connection_options
 from api.kernel.settings import get_settings
 from realtime.fanout import FanoutRedisManager, install
+from realtime.overload import monitor
 from realtime.publish import channel
 
 
 def _manager() -> socketio.AsyncRedisManager:
     # Its subscription and its publishing connection reconnect after a Redis restart (the manager also
     # resubscribes on its own, with a backoff of 1 s doubling to 60 s, when a read fails outright).
-    return FanoutRedisManager(get_settings().redis_url, channel=channel(), redis_options=connection_options())
+    manager = FanoutRedisManager(get_settings().redis_url, channel=channel(), redis_options=connection_options())
+    manager.on_delivery_age = monitor.note_delivery_age
+    return manager
 
 
 def _cors_origins() -> list[str]:

@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     realtime_shed_lag_ms: float = Field(250.0, gt=0)  # event-loop lag
     realtime_shed_queue_depth: int = Field(20_000, ge=1)  # packets waiting in the process's socket queues
     realtime_shed_db_wait_ms: float = Field(250.0, gt=0)  # a send's wait to be stored (queue, pool, statement)
+    # how late broadcasts reach this process's sockets (publish -> local fan-out, through Redis pub/sub)
+    realtime_shed_delivery_age_ms: float = Field(250.0, gt=0)
+    # Admission cap: sends (project messages, DMs, edits) a process accepts per second, the rest refused with
+    # `overloaded` at once; 0 = no cap. Set it from bench/realtime's capacity (realtime/README.md, "Overload").
+    realtime_max_sends_per_s: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
     def _presence_expiry_covers_heartbeats(self) -> "Settings":

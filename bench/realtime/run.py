@@ -14,7 +14,7 @@ What it does:
      p99 send -> receipt at every member > `--p99-ms`, or a message lost, refused, unanswered, or a socket dropped.
      Capacity = the highest rate that passed. The figure that travels between machines is Filmo's capacity
      divided by the reference's, both measured in this run on the same clients, rooms and message size;
-  5. Filmo only, after its ramp: a reconnect step (at half capacity, `--drop-fraction` of the clients lose their
+  5. Filmo only, after its ramp (or with `--capacity`, instead of it): a reconnect step (at half capacity, `--drop-fraction` of the clients lose their
      connection mid-step, reconnect and rejoin with the last id seen) and an overload step at `--overload-factor` x
      capacity: disconnects caused by the server, sends answered (acked or refused) within 1 s, acked messages
      undelivered to connected members;
@@ -60,6 +60,12 @@ def parse_args() -> argparse.Namespace:
                         "garbage collections and presence refreshes are not the steady state being measured)")
     p.add_argument("--overload-factor", type=float, default=2.0, help="0: no overload step")
     p.add_argument("--overload-s", type=float, default=30.0)
+    p.add_argument("--capacity", type=float, default=0.0,
+                   help="skip the ramp: Filmo's capacity (msg/s) measured by an earlier ramp; runs only the reconnect "
+                        "and overload steps against it (with --targets filmo)")
+    p.add_argument("--admission-cap", default="",
+                   help="REALTIME_MAX_SENDS_PER_S for each Filmo server: a number, or 'auto' = --capacity / --servers "
+                        "(how an operator sets it from this bench's capacity); empty: the servers' default (no cap)")
     p.add_argument("--drop-fraction", type=float, default=0.1, help="0: no reconnect step")
     p.add_argument("--servers", type=int, default=2)
     p.add_argument("--load-workers", type=int, default=2, help="node processes driving the clients")
@@ -387,6 +393,12 @@ def main() -> int:
            "CHAT_MESSAGES_PER_MINUTE": "100000",
            "REFERENCE_CHANNEL": f"bench-rt-{run_id}:reference"}
     env.update(kv.split("=", 1) for kv in args.env)
+    if args.admission_cap:
+        if args.admission_cap == "auto" and not args.capacity:
+            raise SystemExit("--admission-cap auto needs --capacity")
+        cap = args.capacity / args.servers if args.admission_cap == "auto" else float(args.admission_cap)
+        env["REALTIME_MAX_SENDS_PER_S"] = f"{cap:.1f}"
+    admission_cap = float(env.get("REALTIME_MAX_SENDS_PER_S", 0) or 0)
     os.environ.update(env)  # tokens are minted here with the servers' secret
     sys.path.insert(0, str(REPO))
     DATA.mkdir(parents=True, exist_ok=True)
@@ -405,7 +417,8 @@ def main() -> int:
                          "servers": args.servers, "load_workers": args.load_workers, "step_s": args.step_s,
                          "start_rate": args.start_rate, "factor": args.factor, "p99_ms": args.p99_ms,
                          "drain_s": args.drain, "transport": "websocket", "client": "socket.io-client (node)",
-                         "extra_env": args.env, "note": args.note},
+                         "extra_env": args.env, "note": args.note, "capacity_given": args.capacity or None,
+                         "admission_cap_per_process": admission_cap or None},
               "targets": {}}
     names = [t.strip() for t in args.targets.split(",") if t.strip()]
     targets: dict[str, Target] = {}
@@ -420,7 +433,9 @@ def main() -> int:
             report["targets"][name] = {"setup": setup, "capacity_msg_s": None, "ramp": []}
         time.sleep(args.settle)
         spies = {name: t.py_spy("ramp") for name, t in targets.items()}
-        ramping, rate = set(names), args.start_rate
+        ramping, rate = (set() if args.capacity else set(names)), args.start_rate
+        if args.capacity and "filmo" in report["targets"]:
+            report["targets"]["filmo"]["capacity_msg_s"] = args.capacity
         while ramping and rate <= args.max_rate:
             for name in names:
                 if name not in ramping:
@@ -444,6 +459,9 @@ def main() -> int:
         if filmo and capacity and args.overload_factor:
             entry = report["targets"]["filmo"]["overload"] = filmo.step(capacity * args.overload_factor,
                                                                         args.overload_s)
+            # The cap each server admitted sends at (0: none), beside the offered rate it was measured at.
+            entry.update(overload_factor=args.overload_factor, capacity_msg_s=capacity,
+                         admission_cap_per_process=admission_cap, servers=args.servers)
             print(f"[bench] overload step: {json.dumps(_short(entry))}", flush=True)
     finally:
         for target in targets.values():
@@ -468,10 +486,10 @@ def main() -> int:
 
 
 def _short(step: dict) -> dict:
-    keys = ("rate_msg_s", "sent", "acked", "refused", "refused_codes", "errors", "answered_within_1s", "answer_ms_max",
+    keys = ("rate_msg_s", "admission_cap_per_process", "sent", "acked", "refused", "refused_codes", "errors", "answered_within_1s", "answer_ms_max",
             "lost", "recovered", "reconnects", "disconnects", "disconnect_reasons", "latency_ms", "server_cpu_percent",
             "loadavg_max")
-    return {k: step[k] for k in keys}
+    return {k: step[k] for k in keys if k in step}
 
 
 if __name__ == "__main__":
