@@ -10,9 +10,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "results"
 DATABASE_URL = os.environ.get("BENCH17_DATABASE_URL", "postgresql+asyncpg://filmo:filmo@127.0.0.1:5433/filmo_bench17")
-# A node with the percolator module (infra/services.sh loads it; a node started before that change lacks it).
-OPENSEARCH_URL = os.environ.get("BENCH17_OPENSEARCH_URL", "http://127.0.0.1:9221")
-PREFIX = "bench17_"
+# A node with the percolator module (infra/services.sh loads it: the dev node has it).
+OPENSEARCH_URL = os.environ.get("BENCH17_OPENSEARCH_URL", "http://127.0.0.1:9201")
+# Another prefix for another data set on the same node (the 1M profiles: BENCH17_PREFIX=bench17m_).
+PREFIX = os.environ.get("BENCH17_PREFIX", "bench17_")
 
 
 def configure() -> None:

@@ -1,16 +1,25 @@
-""""Who can work my shoot" at 100k profiles on both engines (p50/p95), in one run.
+""""Who can work my shoot" at 100k or 1M profiles on both engines (p50/p95), in one run.
 
     .venv/bin/python -m bench.data_gen --projects 2000 --profiles 100000 \
         --database-url postgresql+asyncpg://filmo:filmo@127.0.0.1:5433/filmo_bench17
     .venv/bin/python -m bench.alerts.shoot [--runs 200] [--prepare]
 
+    # 1M profiles: a database and an index prefix of their own
+    .venv/bin/python -m bench.data_gen --projects 2000 --profiles 1000000 \
+        --database-url postgresql+asyncpg://filmo:filmo@127.0.0.1:5433/filmo_bench17_1m
+    export BENCH17_DATABASE_URL=postgresql+asyncpg://filmo:filmo@127.0.0.1:5433/filmo_bench17_1m BENCH17_PREFIX=bench17m_
+    .venv/bin/python -m bench.alerts.shoot --prepare data --only-prepare   # ~1 min
+    .venv/bin/python -m bench.alerts.shoot --prepare index --only-prepare  # ~2 min; resumable if stopped
+    .venv/bin/python -m bench.alerts.shoot --runs 150 --key shoot_1m
+
 `--prepare` gives every person a travel radius (a third local only, the rest 10-500 km) and, for 60 %, one to
-three booked stretches of 3-20 days in 2026, then rebuilds the profiles index (`filmo reindex profiles`).
+three booked stretches of 3-20 days in 2026 (`data`), then rebuilds the profiles index (`index`, `filmo reindex
+profiles`; both without a value).
 Each run draws a shoot like the data (a film city, a skill as common as in the data, three days in 2026) and
 asks both engines for the first 20 people (api/availability/engines.py, as the endpoint does), interleaved.
 The reference, in the same run on the same engine: the people search for the same skill within 50 km of
 the same point (api/search, the query the product already had). Target (issue 17): p95 <= 50 ms at 1M
-profiles. Results: bench/results/alerts.json (key "shoot") and alerts.md.
+profiles. Results: bench/results/alerts.json (key `--key`: shoot_100k, shoot_1m, shoot_1m_before) and alerts.md.
 """
 from __future__ import annotations
 
@@ -24,12 +33,20 @@ from datetime import date, timedelta
 from bench.alerts.common import RESULTS, configure, machine, summary
 
 
-async def prepare() -> None:
+async def prepare(what: str) -> None:
     from sqlalchemy import text
 
     from db.session import get_sessionmaker
     from indexer.reindex import reindex
 
+    if what in ("all", "data"):
+        await _prepare_data(get_sessionmaker, text)
+    if what in ("all", "index"):  # resumable: a run stopped by a time limit goes on from its checkpoint
+        report = await reindex("profiles")
+        print("reindexed", report.documents)
+
+
+async def _prepare_data(get_sessionmaker, text) -> None:
     async with get_sessionmaker()() as session:
         await session.execute(text("""
             UPDATE user_profiles SET willing_to_travel_km =
@@ -40,8 +57,6 @@ async def prepare() -> None:
                       FROM generate_series(1, 1 + floor(random() * 3)::int + (id::text < '0')::int)) s)
                 ELSE '{}'::datemultirange END"""))
         await session.commit()
-    report = await reindex("profiles")
-    print("reindexed", report.documents)
 
 
 async def run(runs: int) -> dict:
@@ -102,13 +117,17 @@ async def run(runs: int) -> dict:
     return out
 
 
-async def main(runs: int, do_prepare: bool) -> dict:
+async def main(runs: int, do_prepare: str | None, only_prepare: bool) -> dict:
     from db.session import dispose_engine
     from indexer.client import close_client
 
     out = {"machine_before": machine()}
     if do_prepare:
-        await prepare()
+        await prepare(do_prepare)
+    if only_prepare:
+        await close_client()
+        await dispose_engine()
+        return out
     out.update(await run(runs))
     out["machine_after"] = machine()
     await close_client()
@@ -119,12 +138,17 @@ async def main(runs: int, do_prepare: bool) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--prepare", action="store_true")
+    parser.add_argument("--prepare", nargs="?", const="all", choices=["all", "data", "index"],
+                        help="give people availability and travel radii (data) and/or reindex the profiles (index)")
+    parser.add_argument("--only-prepare", action="store_true", help="prepare, measure nothing")
+    parser.add_argument("--key", default="shoot_100k", help="the key in alerts.json (shoot_1m for 1M profiles)")
     args = parser.parse_args()
     configure()
-    result = asyncio.run(main(args.runs, args.prepare))
+    result = asyncio.run(main(args.runs, args.prepare, args.only_prepare))
+    if args.only_prepare:
+        raise SystemExit(0)
     print(json.dumps(result, indent=2))
     path = RESULTS / "alerts.json"
     existing = json.loads(path.read_text()) if path.exists() else {}
-    existing["shoot_100k"] = result
+    existing[args.key] = result
     path.write_text(json.dumps(existing, indent=2))
