@@ -298,6 +298,13 @@ def reading(r: dict) -> list[str]:
                    "ms now. The profile above has no part larger than about a fifth of that time: removing any one "
                    "of them cannot close the gap; it takes more cores for the API processes than the engine's own "
                    "(the deployment table in README.md sizes them separately) or a compiled serving path.")
+        through = statistics.median(x["filmo"]["opensearch_cpu_ms"] for x in plain["rounds"])
+        out.append(f"- The engine itself spent {through:.2f} ms of CPU per request sent through Filmo against "
+                   f"{engine_ms:.2f} ms for the same body sent straight ({through / engine_ms - 1:+.0%}). Not the "
+                   "`filter_path` Filmo adds (an A/B of the same body with and without it, 8 connections, 4 rounds "
+                   "on 2026-11-30: 2.30-2.39 against 2.08-2.56 ms) nor compression (opensearch-py asks for none); "
+                   "candidates not yet tested: the two processes sharing two cores, and the client's 10 pooled "
+                   "connections against wrk's 16.")
     return out + [""]
 
 
