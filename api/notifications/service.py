@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
+from redis.exceptions import RedisError
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,7 +115,10 @@ async def notify_many(session: AsyncSession, items: list[dict]) -> list:
 async def _push_many(payloads: list[tuple[str, dict]]) -> None:
     """Connected people first (one presence look-up for all), then everyone else (their rooms may have gained a
     socket meanwhile): every notification is still published, only the order changes."""
-    online = await presence.online_among(sorted({user_id for user_id, _ in payloads}))
+    try:
+        online = await presence.online_among(sorted({user_id for user_id, _ in payloads}))
+    except RedisError:  # presence unknown: in the order stored (the pushes need Redis too, and say so if it is down)
+        online = set()
     first = [(p, publish.user_room(u)) for u, p in payloads if u in online]
     rest = [(p, publish.user_room(u)) for u, p in payloads if u not in online]
     await publish.emit_many(EVENT, first + rest)

@@ -18,10 +18,12 @@ notification naming them all.
 """
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 
 from geoalchemy2.elements import WKTElement
+from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +44,7 @@ from indexer.percolator import area_of_circle
 from realtime import presence
 
 KIND = "saved_search_match"
+log = logging.getLogger("filmo.alerts")
 
 
 # ------------------------------------------------------------------ filters
@@ -268,7 +271,11 @@ async def connected_first(session: AsyncSession,
     there to be verified and stored (~0.7 s for ~5,000 on this machine, bench/results/alerts.md)."""
     rows = (await session.execute(text("SELECT id, user_id FROM saved_searches WHERE id = ANY(CAST(:ids AS uuid[]))"),
                                   {"ids": [str(i) for i in saved_search_ids]})).all()
-    online = await presence.online_among(sorted({str(r.user_id) for r in rows}))
+    try:
+        online = await presence.online_among(sorted({str(r.user_id) for r in rows}))
+    except RedisError:  # presence unknown: everyone in one batch (the alerts are stored all the same)
+        log.warning("presence unavailable: saved-search alerts delivered without the connected first")
+        online = set()
     return [r.id for r in rows if str(r.user_id) in online], [r.id for r in rows if str(r.user_id) not in online]
 
 
