@@ -298,6 +298,13 @@ def reading(r: dict) -> list[str]:
                    "ms now. The profile above has no part larger than about a fifth of that time: removing any one "
                    "of them cannot close the gap; it takes more cores for the API processes than the engine's own "
                    "(the deployment table in README.md sizes them separately) or a compiled serving path.")
+        conns, p50 = r["load"]["connections"], statistics.median(x["filmo"]["p50_ms"] for x in plain["rounds"])
+        out.append(f"- p99: {plain['p99_ratio_median']}× the engine's (target 2×). One API process at full load is "
+                   f"one queue: with {conns} connections each request waits for the others' Python work "
+                   f"({conns} × {plain['api_cpu_ms_median']} ms ≈ {conns * plain['api_cpu_ms_median']:.0f} ms, against a "
+                   f"p50 of {p50:.0f} ms), and a stall of that one loop (a garbage collection, the scheduler giving "
+                   "the core to the engine) delays all of them at once: the tail shrinks with the same CPU per "
+                   "request the throughput target needs, or with more processes on cores of their own.")
         through = statistics.median(x["filmo"]["opensearch_cpu_ms"] for x in plain["rounds"])
         out.append(f"- The engine itself spent {through:.2f} ms of CPU per request sent through Filmo against "
                    f"{engine_ms:.2f} ms for the same body sent straight ({through / engine_ms - 1:+.0%}). Not the "
