@@ -21,8 +21,10 @@ slowly, or in kernel socket buffers (over loopback a client's unread bytes sit i
 not in the server's write buffer). So there is also an admission cap, REALTIME_MAX_SENDS_PER_S: a token
 bucket of sends per second per process (burst: `BURST_S` of the rate), set from the measured capacity
 (realtime/README.md, "Overload"); a send past it is refused like any other overloaded send. In
-bench/realtime at 2x capacity the signs alone admitted 1.3-1.6x capacity and answered 10-24 % of sends
-within 1 s (bench/results/realtime.md).
+bench/realtime at 2x capacity the three older signs alone admitted 1.3-1.6x capacity and answered 10-24 % of
+sends within 1 s; with the delivery-age sign 99.7 %; with the cap at 0.8x capacity / processes as well, 100 %
+(slowest 0.56-0.74 s), nothing lost, no disconnect (bench/results/realtime.md). A refusal costs microseconds
+here, before any database or Redis work.
 
 Each sign is a decaying peak: a new high counts at once, then fades with a time constant of `DECAY_S`, so a
 sustained overload keeps the sign up while one stall (a garbage collection, a neighbour on a shared CPU) is

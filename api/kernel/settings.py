@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     # how late broadcasts reach this process's sockets (publish -> local fan-out, through Redis pub/sub)
     realtime_shed_delivery_age_ms: float = Field(250.0, gt=0)
     # Admission cap: sends (project messages, DMs, edits) a process accepts per second, the rest refused with
-    # `overloaded` at once; 0 = no cap. Set it from bench/realtime's capacity (realtime/README.md, "Overload").
+    # `overloaded` at once; 0 = no cap. 0.8 x bench/realtime's capacity / processes (realtime/README.md, "Overload").
     realtime_max_sends_per_s: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
