@@ -14,7 +14,6 @@ use the library's code unchanged.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import socketio
@@ -24,7 +23,7 @@ from socketio import packet as sio_packet
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 
-from api.kernel.redis import manager_client
+from realtime.publish import StampedRedisManager, delivery_age
 
 
 class TrackedWebSocket(eio_asgi.WebSocket):
@@ -94,32 +93,20 @@ class LocalFanout(socketio.AsyncManager):
                 socket.queue.put_nowait(pkt)
 
 
-class FanoutRedisManager(socketio.AsyncRedisManager, LocalFanout):
-    """AsyncRedisManager whose local delivery (after Redis) is LocalFanout's, on a bounded Redis pool.
+class FanoutRedisManager(StampedRedisManager, LocalFanout):
+    """The Redis manager (bounded pool, stamped publishes: realtime/publish.py) whose local delivery is LocalFanout's.
 
-    Every broadcast it receives carries the time it was published (`published_at`, realtime/publish.py's
-    `stamped`, and this manager's own publishes): after delivering it locally, `on_delivery_age` hears how
-    late that was (seconds from publish to written or queued here), an overload sign (realtime/overload.py).
+    After delivering a broadcast this process published itself, `on_delivery_age` hears how late that was
+    (seconds from publish to written or queued here, on this process's own clock), an overload sign
+    (realtime/overload.py).
     """
 
     on_delivery_age: Callable[[float], None] | None = None
 
-    async def _publish(self, data):
-        if isinstance(data, dict):
-            data["published_at"] = time.time()  # the key realtime/publish.stamped uses
-        return await super()._publish(data)
-
     async def _handle_emit(self, message):
         await super()._handle_emit(message)
-        published_at = message.get("published_at")
-        if self.on_delivery_age is not None and isinstance(published_at, (int, float)):
-            self.on_delivery_age(time.time() - published_at)
-
-    def _redis_connect(self):
-        # python-socketio's own, with api.kernel.redis.manager_client's pool (redis:// URLs only, no Sentinel).
-        self.redis = manager_client(self.redis_url, self.redis_options)
-        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        self.connected = True
+        if self.on_delivery_age is not None and (age := delivery_age(message)) is not None:
+            self.on_delivery_age(age)
 
 
 def install(sio: socketio.AsyncServer) -> None:

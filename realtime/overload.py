@@ -11,10 +11,10 @@ work, the event loop falls seconds behind, pings go unanswered, sockets time out
   writer is behind), summed every `QUEUE_EVERY_S`;
 - store wait: how long the last sends waited to be stored (queued behind the process's earlier batches,
   for a pooled connection and for the statement: api/chat/service.py's writer);
-- delivery age: how late broadcasts reach this process's sockets, from the moment a process published them
-  (a timestamp in the pub/sub message, realtime/publish.py) to the local fan-out (realtime/fanout.py): the
-  age of the oldest work this process has not delivered yet, wherever it waited (Redis, the subscriber's
-  socket, this loop).
+- delivery age: how late this process's own broadcasts reach its sockets, from its publish (a stamp in the
+  pub/sub message, realtime/publish.py, on this process's monotonic clock) to the local fan-out
+  (realtime/fanout.py): the age of the backlog in front of them, wherever it waited (Redis, the
+  subscriber's socket, this loop).
 
 None of these sees a backlog that builds *after* the server wrote its frames: in a client that reads too
 slowly, or in kernel socket buffers (over loopback a client's unread bytes sit in its own receive buffer,

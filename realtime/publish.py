@@ -42,19 +42,38 @@ def user_room(user_id: uuid.UUID | str) -> str:
     return f"user:{user_id}"
 
 
+# Who published a pub/sub message: this process. A receiver measures the delivery age of its own messages only,
+# on its own monotonic clock: another host's wall clock, off by more than REALTIME_SHED_DELIVERY_AGE_MS (250 ms;
+# NTP trouble), would otherwise make every message look late and the process refuse every send.
+PROCESS = uuid.uuid4().hex
+
+
 def stamped(message: dict) -> dict:
-    """The pub/sub message with the wall-clock time it was published: each receiving process measures how late
-    it delivers (realtime/fanout.py, an overload sign in realtime/overload.py). Same key there."""
-    message["published_at"] = time.time()
+    """The pub/sub message with the process and the (monotonic) time it was published: the process measures how
+    late it delivers its own messages (realtime/fanout.py, an overload sign in realtime/overload.py). Its
+    messages share one Redis channel and one subscriber connection with everyone else's, in order, so their
+    age is the age of the backlog in front of them."""
+    message["published_by"], message["published_at"] = PROCESS, time.monotonic()
     return message
 
 
-class _WriteOnlyManager(socketio.AsyncRedisManager):
+def delivery_age(message: dict) -> float | None:
+    """Seconds since this process published `message`; None for another process's message (or an unstamped one)."""
+    published_at = message.get("published_at")
+    if message.get("published_by") != PROCESS or not isinstance(published_at, (int, float)):
+        return None
+    return time.monotonic() - published_at
+
+
+class StampedRedisManager(socketio.AsyncRedisManager):
+    """python-socketio's Redis manager on api.kernel.redis.manager_client's bounded pool, stamping what it
+    publishes (`stamped`). Base of the write-only managers here and of the server's (realtime/fanout.py)."""
+
     async def _publish(self, data):
         return await super()._publish(stamped(data) if isinstance(data, dict) else data)
 
     def _redis_connect(self):
-        # python-socketio's own, with api.kernel.redis.manager_client's pool (redis:// URLs only, no Sentinel).
+        # python-socketio's own, with the bounded pool (redis:// URLs only, no Sentinel).
         self.redis = manager_client(self.redis_url, self.redis_options)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.connected = True
@@ -62,7 +81,7 @@ class _WriteOnlyManager(socketio.AsyncRedisManager):
 
 # One write-only manager per event loop (its Redis connection belongs to that loop; it heals after a Redis restart).
 _managers: LoopLocal[socketio.AsyncRedisManager] = LoopLocal(
-    lambda: _WriteOnlyManager(get_settings().redis_url, channel=channel(), write_only=True,
+    lambda: StampedRedisManager(get_settings().redis_url, channel=channel(), write_only=True,
                               redis_options=connection_options()))
 
 

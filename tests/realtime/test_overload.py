@@ -202,3 +202,37 @@ async def test_a_process_late_delivering_broadcasts_refuses_new_sends(age_server
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.fixture(scope="module")
+def default_server():
+    proc = ServerProcess(extra_env={"CHAT_MESSAGES_PER_MINUTE": "1000"})  # the default shedding thresholds
+    yield proc
+    proc.stop()
+
+
+async def test_a_broadcast_stamped_by_another_host_with_a_skewed_clock_is_not_taken_for_a_late_one(default_server,
+                                                                                                   make_user):
+    """Only a process's own broadcasts are timed, on its own clock: a publisher whose wall clock is 30 s behind
+    (another host with NTP trouble) made every broadcast look 30 s late, and the receiving process refused every send."""
+    import json
+    import time
+
+    from api.kernel.redis import get_redis
+    from realtime.publish import channel, project_room
+
+    alice, bob = await make_user(), await make_user()
+    project_id = str(await insert_project(alice, bob))
+    a = await connect(default_server.url, alice.token)
+    try:
+        assert (await a.call("join_project", {"project_id": project_id}))["ok"]
+        # What another host's manager publishes (python-socketio's message), stamped with its skewed clock.
+        await get_redis().publish(channel(), json.dumps({
+            "method": "emit", "event": "skew_probe", "data": [{"n": 1}], "namespace": "/",
+            "room": project_room(project_id), "skip_sid": None, "callback": None, "host_id": "another-host",
+            "published_at": time.time() - 30, "published_by": "another-host"}))
+        await a.wait_for("skew_probe")
+        ack = await a.call("send_message", {"project_id": project_id, "content": "still welcome"})
+        assert ack["ok"], ack
+    finally:
+        await a.close()
