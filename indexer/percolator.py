@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import math
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -32,6 +31,7 @@ from opensearchpy.exceptions import RequestError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kernel.reach_cells import degree_box
 from api.worker.registry import enqueue
 from indexer.client import alias_name
 from indexer.documents import DELETED_VERSION, Doc
@@ -257,16 +257,10 @@ async def alert_without_opensearch(project_ids: list[str]) -> None:
 def area_of_circle(lat: float, lon: float, radius_km: float) -> dict | None:
     """A lat/lon box that surely holds every point within `radius_km` (sphere) of the centre, or None when
     it would wrap a pole or the antimeridian (then the search has no area pre-filter: correct, slower)."""
-    earth_km = 6371.0087714
-    d = radius_km / earth_km  # angular radius, radians
-    margin = 1e-4 + d * 1e-3  # ~0.6 km plus 0.1 %: rounding never drops a point on the circle
-    dlat = math.degrees(d + margin)
-    if abs(lat) + dlat >= 90:
+    box = degree_box(lat, lon, radius_km)
+    if box is None:
         return None
-    s = math.sin(d) / math.cos(math.radians(lat))
-    if s >= 1:
-        return None
-    dlon = math.degrees(math.asin(s) + margin / math.cos(math.radians(lat)))
+    dlat, dlon = box
     if lon - dlon < -180 or lon + dlon > 180:
         return None
     return {"min_lon": lon - dlon, "min_lat": lat - dlat, "max_lon": lon + dlon, "max_lat": lat + dlat}

@@ -11,7 +11,7 @@ level plus "anywhere" (`shoot_keys`, five keys): a person whose disc holds the s
 cell at their level among their keys, so the keys never miss anyone; the exact distance check stays (the
 keys only narrow the candidates to people whose disc box touches the shoot's cell).
 
-The disc's box is `indexer.percolator.area_of_circle`'s (sphere, plus a margin of ~0.6 km + 0.1 %). The
+The disc's box is `degree_box` (sphere, plus a margin of ~0.6 km + 0.1 %), as for saved searches' areas. The
 same arithmetic is written for PostgreSQL in migration 0005 (`filmo_reach_keys`, a GIN expression index),
 and here for the OpenSearch document (`reach_keys`) and for the query keys of both engines. Changing the
 levels, MAX_CELLS or LOCAL_KM needs a new migration and `filmo reindex profiles`.
@@ -29,8 +29,10 @@ SKILL_FACTOR = 2 ** 31
 LEVEL_FACTOR = 2 ** 28
 
 
-def _box(lat: float, lon: float, km: float) -> tuple[float, float] | None:
-    """(dlat, dlon) in degrees of a box that holds every point within `km` of the centre; None across a pole."""
+def degree_box(lat: float, lon: float, km: float) -> tuple[float, float] | None:
+    """(dlat, dlon) in degrees of a box that surely holds every point within `km` (sphere) of the centre, with a
+    margin of ~0.6 km + 0.1 % so rounding never drops a point on the circle; None when it would cover a pole.
+    Also the saved searches' area (indexer/percolator.area_of_circle)."""
     d = km / EARTH_KM
     margin = 1e-4 + d * 1e-3
     dlat = math.degrees(d + margin)
@@ -44,7 +46,7 @@ def _box(lat: float, lon: float, km: float) -> tuple[float, float] | None:
 
 def cells(lat: float, lon: float, travel_km: int) -> list[int]:
     """The level-tagged cells (without skill) the person's reach may touch."""
-    box = _box(lat, lon, max(travel_km, LOCAL_KM))
+    box = degree_box(lat, lon, max(travel_km, LOCAL_KM))
     if box is not None:
         dlat, dlon = box
         for level, size in enumerate(LEVEL_DEG):
