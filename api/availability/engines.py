@@ -103,18 +103,14 @@ async def postgis(session: AsyncSession, shoot: Shoot, limit: int, offset: int) 
     # Neither parallel workers nor JIT for this query: the planner cannot estimate the per-person radius (nor the
     # reach keys' recheck) and, for a few thousand candidates, picks a parallel heap scan (on this 2-core machine
     # p50 ~57 -> ~28 ms at 1M profiles) and compiles the query (~23 ms of a ~60 ms one).
-    # (A failed query rolls the transaction back, and the settings with it.)
-    saved = (await session.execute(text("SELECT current_setting('max_parallel_workers_per_gather') AS workers, "
-                                        "current_setting('jit') AS jit"))).one()._asdict()
+    # Transaction-local (set_config's `true`): they end with the request's transaction, of which this search is
+    # the last query (engines.run), so nothing needs restoring.
     await session.execute(text("SELECT set_config('max_parallel_workers_per_gather', '0', true), "
                                "set_config('jit', 'off', true)"))
-    rows = (await session.execute(text(_pg_sql(days)), {
-        "keys": keys, "lat": shoot.lat, "lon": shoot.lon, "skill": shoot.skill_id,
-        "days": days, "local_km": LOCAL_KM, "exclude": shoot.exclude_user_ids,
-        "extras": shoot.extra_skill_ids, "offset_m": DECAY["offset_km"] * 1000.0, "sigma2": SIGMA2_M,
-        "limit": limit, "offset": offset})).all()
-    await session.execute(text("SELECT set_config('max_parallel_workers_per_gather', :workers, true), "
-                               "set_config('jit', :jit, true)"), saved)
+    params = {"keys": keys, "lat": shoot.lat, "lon": shoot.lon, "skill": shoot.skill_id, "days": days,
+              "local_km": LOCAL_KM, "exclude": shoot.exclude_user_ids, "extras": shoot.extra_skill_ids,
+              "offset_m": DECAY["offset_km"] * 1000.0, "sigma2": SIGMA2_M}
+    rows = (await session.execute(text(_pg_sql(days)), {**params, "limit": limit, "offset": offset})).all()
     hits = [_hit({"id": str(r.id), "user_id": str(r.user_id), "name": r.name, "profession": r.profession,
                   "city": r.city, "country": r.country, "years_of_experience": r.years_of_experience,
                   "profile_photo_url": r.profile_photo_url, "skills": r.skills,
@@ -122,10 +118,8 @@ async def postgis(session: AsyncSession, shoot: Shoot, limit: int, offset: int) 
                  float(r.score), shoot) for r in rows]
     total = int(rows[0].total) if rows else 0
     if not rows and offset:
-        total = int((await session.execute(text(f"SELECT count(*) FROM ({_pg_sql(days).replace('LIMIT :limit OFFSET :offset', '')}) x"), {
-            "keys": keys, "lat": shoot.lat, "lon": shoot.lon, "skill": shoot.skill_id, "days": days,
-            "local_km": LOCAL_KM, "exclude": shoot.exclude_user_ids, "extras": shoot.extra_skill_ids,
-            "offset_m": DECAY["offset_km"] * 1000.0, "sigma2": SIGMA2_M})).scalar())
+        total = int((await session.execute(text(f"SELECT count(*) FROM ({_pg_sql(days).replace('LIMIT :limit OFFSET :offset', '')}) x"),
+                                           params)).scalar())
     return hits, total
 
 

@@ -22,7 +22,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jwt
-from redis.exceptions import RedisError
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +37,7 @@ from api.notifications.schemas import NotificationOut, PreferencesIn, Preference
 from api.worker.registry import enqueue
 from db.models import Notification, NotificationPreference
 from db.session import get_sessionmaker
-from realtime import presence, publish
+from realtime import publish
 
 log = logging.getLogger("filmo.notifications")
 EVENT = "notification"
@@ -89,10 +88,10 @@ async def notify_many(session: AsyncSession, items: list[dict]) -> list:
     """`notify` for many people at once (a project matching thousands of saved searches). Each item: user_id,
     kind, title, body, project_id, data, email. Returns the stored rows (id, user_id, ...).
 
-    One INSERT for all of them, and after the commit one pipelined push (realtime/publish.emit_many), the
-    people connected right now first, so their alert never waits behind the pushes to people who are not
-    there (they read it from the list later), then one mail job. Measured for ~5,000 notifications:
-    bench/results/alerts.md (stages)."""
+    One INSERT for all of them, and after the commit one pipelined push (realtime/publish.emit_many), then one
+    mail job. The saved-search alert job calls this for the people connected right now first, in a transaction
+    of its own (api/saved_searches/service.connected_first), so their alert never waits behind the pushes to
+    people who are not there. Measured for ~5,000 notifications: bench/results/alerts.md (stages)."""
     if not items:
         return []
     full = [{"body": None, "project_id": None, "data": {}, "email": "instant", **i} for i in items]
@@ -113,15 +112,7 @@ async def notify_many(session: AsyncSession, items: list[dict]) -> list:
 
 
 async def _push_many(payloads: list[tuple[str, dict]]) -> None:
-    """Connected people first (one presence look-up for all), then everyone else (their rooms may have gained a
-    socket meanwhile): every notification is still published, only the order changes."""
-    try:
-        online = await presence.online_among(sorted({user_id for user_id, _ in payloads}))
-    except RedisError:  # presence unknown: in the order stored (the pushes need Redis too, and say so if it is down)
-        online = set()
-    first = [(p, publish.user_room(u)) for u, p in payloads if u in online]
-    rest = [(p, publish.user_room(u)) for u, p in payloads if u not in online]
-    await publish.emit_many(EVENT, first + rest)
+    await publish.emit_many(EVENT, [(payload, publish.user_room(user_id)) for user_id, payload in payloads])
 
 
 async def _enqueue_emails(session: AsyncSession) -> None:

@@ -1,6 +1,7 @@
 """The bench database and index prefix for issue 17's benchmarks, and the machine a run happened on."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -14,6 +15,22 @@ DATABASE_URL = os.environ.get("BENCH17_DATABASE_URL", "postgresql+asyncpg://film
 OPENSEARCH_URL = os.environ.get("BENCH17_OPENSEARCH_URL", "http://127.0.0.1:9201")
 # Another prefix for another data set on the same node (the 1M profiles: BENCH17_PREFIX=bench17m_).
 PREFIX = os.environ.get("BENCH17_PREFIX", "bench17_")
+
+
+def load_results() -> dict:
+    """bench/results/alerts.json as it is: each script of bench/alerts writes its own keys into it."""
+    path = RESULTS / "alerts.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_results(data: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "alerts.json").write_text(json.dumps(data, indent=2))
+
+
+def save_result(key: str, result: dict) -> None:
+    """One script's result under `key` in alerts.json, the other keys kept."""
+    save_results({**load_results(), key: result})
 
 
 def configure() -> None:

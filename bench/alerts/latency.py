@@ -23,7 +23,7 @@ import sys
 import time
 import uuid
 
-from bench.alerts.common import REPO, RESULTS, configure, machine, summary
+from bench.alerts.common import REPO, RESULTS, configure, machine, save_result, summary
 
 LA = (34.0522, -118.2437)
 
@@ -162,7 +162,4 @@ if __name__ == "__main__":
     configure()
     result = asyncio.run(main(args.runs))
     print(json.dumps(result, indent=2))
-    path = RESULTS / "alerts.json"
-    existing = json.loads(path.read_text()) if path.exists() else {}
-    existing["latency"] = result
-    path.write_text(json.dumps(existing, indent=2))
+    save_result("latency", result)

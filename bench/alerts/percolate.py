@@ -25,7 +25,7 @@ import random
 import time
 import uuid
 
-from bench.alerts.common import RESULTS, configure, machine, summary
+from bench.alerts.common import configure, load_results, machine, save_results, summary
 
 TYPES = ["short_film", "feature_film", "series", "documentary", "music_video", "commercial", "other"]
 WORDS = ["night", "harbor", "summer", "echo", "river", "signal", "golden", "jazz"]
@@ -182,9 +182,7 @@ if __name__ == "__main__":
     configure()
     result = asyncio.run(main(args.runs, [int(s) for s in args.sizes.split(",")], args.reference_every,
                               args.postgis_runs))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "alerts.json"
-    existing = json.loads(path.read_text()) if path.exists() else {}
+    existing = load_results()
     # Sizes run separately (a 100k run takes long on a loaded machine) are merged, each with its own machine line.
     merged = existing.get("percolation", {"sizes": {}})
     for size, r in result["sizes"].items():
@@ -192,4 +190,4 @@ if __name__ == "__main__":
                                  "runs": args.runs, "reference_every": args.reference_every}
     merged["machine_before"], merged["machine_after"] = result["machine_before"], result["machine_after"]
     existing["percolation"] = merged
-    path.write_text(json.dumps(existing, indent=2))
+    save_results(existing)

@@ -30,7 +30,7 @@ import random
 import time
 from datetime import date, timedelta
 
-from bench.alerts.common import RESULTS, configure, machine, summary
+from bench.alerts.common import configure, machine, save_result, summary
 
 
 async def prepare(what: str) -> None:
@@ -148,7 +148,4 @@ if __name__ == "__main__":
     if args.only_prepare:
         raise SystemExit(0)
     print(json.dumps(result, indent=2))
-    path = RESULTS / "alerts.json"
-    existing = json.loads(path.read_text()) if path.exists() else {}
-    existing[args.key] = result
-    path.write_text(json.dumps(existing, indent=2))
+    save_result(args.key, result)

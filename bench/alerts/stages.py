@@ -27,7 +27,7 @@ import json
 import time
 import uuid
 
-from bench.alerts.common import RESULTS, configure, machine, summary
+from bench.alerts.common import configure, machine, save_result, summary
 
 
 async def main(runs: int) -> dict:
@@ -112,7 +112,4 @@ if __name__ == "__main__":
     configure()
     result = asyncio.run(main(args.runs))
     print(json.dumps(result, indent=2))
-    path = RESULTS / "alerts.json"
-    existing = json.loads(path.read_text()) if path.exists() else {}
-    existing[args.label] = result
-    path.write_text(json.dumps(existing, indent=2))
+    save_result(args.label, result)
